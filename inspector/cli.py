@@ -1,0 +1,146 @@
+"""The command line: `python -m inspector zoo | devices | layers | model | layer`.
+
+User errors print one line to stderr and exit 2; a report goes to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from inspector.devices import available_devices, cuda_visible_devices
+from inspector.errors import InspectorError
+from inspector.formatting import OutputFormat, parse_format, render_report
+from inspector.layer_args import ArgKind
+from inspector.layer_formatting import render_layer
+from inspector.layer_inspection import inspect_layer
+from inspector.layer_specs import LAYERS, get_layer_spec
+from inspector.shapes import parse_sizes
+from inspector.zoo import inspect_named_model, parse_kwargs
+from models import ZOO
+
+USER_ERROR = 2
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose errors are one line and exit 2, without the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(f"{self.prog}: {message}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _common(parser: argparse.ArgumentParser, depth: bool = False) -> None:
+    parser.add_argument("--input-size", help="input shape, e.g. 1,3,224,224; several inputs separated by ';'")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or meta (default cpu)")
+    parser.add_argument("--dtype", default=None, help="float32, float64, float16 or bfloat16")
+    parser.add_argument("--format", default="table", help=f"one of {', '.join(OutputFormat)} (default table)")
+    if depth:
+        parser.add_argument("--depth", type=int, default=None, help="show modules down to this depth")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the top-level parser (layer arguments are parsed in a second pass, per layer type)."""
+    parser = _Parser(prog="python -m inspector", description="What real PyTorch does with a layer or model.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    for name, text in (("zoo", "list the zoo models"), ("devices", "list the devices this process can use"),
+                       ("layers", "list the layer types and their arguments")):
+        sub = commands.add_parser(name, help=text)
+        sub.add_argument("--format", default="table", help="table or json")
+    model = commands.add_parser("model", help="inspect a zoo model or package.module:Class")
+    model.add_argument("name")
+    model.add_argument("--kwargs", default=None, help="constructor arguments / zoo options as a JSON object")
+    model.add_argument("--mode", default="eval", help="eval (default) or train")
+    _common(model, depth=True)
+    layer = commands.add_parser("layer", help="build one torch layer: layer Conv2d --in-channels 3 --kernel-size 5,3")
+    layer.add_argument("type")
+    _common(layer)
+    return parser
+
+
+def _layer_args(layer_type: str, extra: list[str]) -> dict[str, str]:
+    spec = get_layer_spec(layer_type)
+    parser = _Parser(prog=f"python -m inspector layer {spec.name}", add_help=False)
+    for arg in spec.args:
+        parser.add_argument(arg.flag, dest=arg.name, default=None)
+    given = vars(parser.parse_args(extra))
+    return {name: value for name, value in given.items() if value is not None}
+
+
+def _print(text: str) -> None:
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _listing(kind: str, output_format: str) -> str:
+    if kind == "zoo":
+        rows = [{"name": e.name, "title": e.title, "input_size": list(e.input_size), "description": e.description,
+                 "options": {o.name: o.default for o in e.options}} for e in ZOO.values()]
+    elif kind == "devices":
+        rows = [{"name": d.name, "label": d.label, "total_memory": d.total_memory} for d in available_devices()]
+    else:
+        rows = [{"type": s.name, "family": s.family.value, "arguments": {a.name: _default(a) for a in s.args}}
+                for s in LAYERS.values()]
+    chosen = parse_format(output_format)
+    if chosen is OutputFormat.JSON:
+        document = {"cuda_visible_devices": cuda_visible_devices(), "devices": rows} if kind == "devices" else rows
+        return json.dumps(document, indent=2, ensure_ascii=False)
+    key = {"zoo": "name", "devices": "name", "layers": "type"}[kind]
+    other = {"zoo": "description", "devices": "label", "layers": "arguments"}[kind]
+    width = max(len(str(row[key])) for row in rows)
+    lines = [f"{str(row[key]).ljust(width)}  {_flat(row[other])}" for row in rows]
+    if kind == "devices":
+        lines.append(f"CUDA_VISIBLE_DEVICES={cuda_visible_devices() or '(unset: all GPUs)'}")
+    return "\n".join(lines)
+
+
+def _default(arg: object) -> object:
+    value = arg.default
+    return list(value) if isinstance(value, tuple) else value if arg.kind is not ArgKind.CHOICE else value
+
+
+def _flat(value: object) -> str:
+    if isinstance(value, dict):
+        return ", ".join(f"{key}={item}" for key, item in value.items())
+    return str(value)
+
+
+def _sizes(text: str | None) -> object:
+    if text is None:
+        return None
+    sizes = parse_sizes(text)
+    return sizes[0] if len(sizes) == 1 else sizes
+
+
+def run(argv: Sequence[str]) -> str:
+    """Return the output of the command `argv`; raises InspectorError or _UsageError for user errors."""
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command != "layer" and extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command in ("zoo", "devices", "layers"):
+        return _listing(args.command, args.format)
+    output_format = parse_format(args.format)
+    if args.command == "model":
+        if args.depth is not None and args.depth < 0:
+            parser.error("--depth must be 0 or more")
+        report = inspect_named_model(args.name, parse_kwargs(args.kwargs), _sizes(args.input_size), args.device,
+                                     args.dtype, args.mode)
+        return render_report(report, output_format, args.depth)
+    result = inspect_layer(args.type, _layer_args(args.type, extra), _sizes(args.input_size), args.device, args.dtype)
+    return render_layer(result, output_format)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit status (0 ok, 2 user error)."""
+    try:
+        _print(run(sys.argv[1:] if argv is None else argv))
+    except (InspectorError, _UsageError) as error:
+        sys.stderr.write(f"error: {error}\n")
+        return USER_ERROR
+    return 0

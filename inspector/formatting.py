@@ -1,0 +1,135 @@
+"""Turning reports into text: a readable table, JSON, CSV and Markdown. Numbers never change here."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from enum import StrEnum
+
+from inspector.errors import UnknownNameError
+from inspector.report import LayerReport, ModelReport
+from inspector.shapes import format_shape_tree
+from inspector.units import binary_bytes, group_thousands, si
+
+
+class OutputFormat(StrEnum):
+    """The formats the CLI and the downloads offer."""
+
+    TABLE = "table"
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "markdown"
+
+
+def parse_format(text: str) -> OutputFormat:
+    """Return the OutputFormat for its name, or raise listing the choices."""
+    try:
+        return OutputFormat(str(text).strip().lower())
+    except ValueError:
+        raise UnknownNameError(f"unknown format {text!r}", f"choose one of: {', '.join(OutputFormat)}") from None
+
+
+COLUMNS = ("Layer", "Type", "Input shape", "Output shape", "Weight shapes", "Params", "FLOPs")
+
+
+def _weights(layer: LayerReport) -> str:
+    parts = [f"{name} {format_shape_tree(shape)}" for name, shape in layer.weight_shapes.items()]
+    parts += [f"{name} → {owner}" for name, owner in layer.tied.items() if name not in layer.weight_shapes]
+    return ", ".join(parts)
+
+
+def layer_row(layer: LayerReport, root_name: str) -> tuple[str, ...]:
+    """Return one table row of text for `layer` (the root shows the model's name)."""
+    params = layer.params_total if not layer.is_leaf and layer.params == 0 else layer.params
+    return (
+        "  " * layer.depth + (layer.name or root_name),
+        layer.type,
+        format_shape_tree(layer.input_shape),
+        format_shape_tree(layer.output_shape),
+        _weights(layer),
+        group_thousands(params) if params else "—",
+        group_thousands(layer.flops) if layer.flops else "—",
+    )
+
+
+def totals_lines(report: ModelReport) -> list[tuple[str, str]]:
+    """Return the headline figures as (label, text) pairs."""
+    return [
+        ("Model", report.model),
+        ("Device / dtype", f"{report.device} / {report.dtype} ({report.mode} mode)"),
+        ("Input", format_shape_tree(report.input_size)),
+        ("Output", format_shape_tree(report.output_shape)),
+        ("Total params", group_thousands(report.total_params)),
+        ("Trainable params", group_thousands(report.trainable_params)),
+        ("Non-trainable params", group_thousands(report.non_trainable_params)),
+        ("Buffers", group_thousands(report.buffers)),
+        ("Parameter memory", binary_bytes(report.param_bytes)),
+        ("FLOPs (FlopCounterMode)", f"{group_thousands(report.flops)} ({si(report.flops, 'FLOPs')})"),
+        ("MACs = FLOPs / 2", f"{group_thousands(report.macs)} ({si(report.macs, 'MACs')})"),
+    ]
+
+
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    line = "  ".join("─" * width for width in widths)
+
+    def render(row: tuple[str, ...]) -> str:
+        return "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+
+    return "\n".join([render(header), line, *(render(row) for row in rows), line])
+
+
+def to_table(report: ModelReport, depth: int | None = None) -> str:
+    """Return the readable report: the layer table then the totals."""
+    rows = [layer_row(layer, report.model) for layer in report.layers_to_depth(depth)]
+    label_width = max(len(label) for label, _ in totals_lines(report))
+    totals = "\n".join(f"{label.ljust(label_width)}  {value}" for label, value in totals_lines(report))
+    return _table(rows, COLUMNS) + "\n" + totals
+
+
+def to_markdown(report: ModelReport, depth: int | None = None) -> str:
+    """Return the report as a Markdown table and a totals list."""
+
+    def cells(row: tuple[str, ...]) -> str:
+        return "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
+
+    rows = [layer_row(layer, report.model) for layer in report.layers_to_depth(depth)]
+    rows = [(row[0].strip(), *row[1:]) for row in rows]
+    lines = [f"# {report.model}", "", cells(COLUMNS), "|" + "---|" * len(COLUMNS)]
+    lines += [cells(row) for row in rows]
+    lines += ["", *(f"- **{label}**: {value}" for label, value in totals_lines(report))]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(report: ModelReport, depth: int | None = None) -> str:
+    """Return one CSV row per layer with raw numbers and shapes as JSON lists."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["name", "type", "depth", "input_shape", "output_shape", "weight_shapes", "params", "params_total",
+                     "trainable_params", "flops", "macs"])
+    for layer in report.layers_to_depth(depth):
+        writer.writerow([
+            layer.name, layer.type, layer.depth, json.dumps(layer.input_shape), json.dumps(layer.output_shape),
+            json.dumps(layer.weight_shapes), layer.params, layer.params_total, layer.trainable_params, layer.flops,
+            layer.macs,
+        ])
+    return buffer.getvalue()
+
+
+def to_json(report: ModelReport, depth: int | None = None) -> str:
+    """Return the documented JSON document (README, "JSON schema")."""
+    return json.dumps(report.to_dict(depth), indent=2, ensure_ascii=False)
+
+
+RENDERERS = {
+    OutputFormat.TABLE: to_table,
+    OutputFormat.JSON: to_json,
+    OutputFormat.CSV: to_csv,
+    OutputFormat.MARKDOWN: to_markdown,
+}
+
+
+def render_report(report: ModelReport, output_format: OutputFormat | str, depth: int | None = None) -> str:
+    """Return `report` rendered in `output_format`, layers down to `depth`."""
+    return RENDERERS[parse_format(output_format)](report, depth)

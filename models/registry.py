@@ -1,0 +1,287 @@
+"""The model zoo: each entry says how to build a model, which options it takes and what it eats.
+
+Model files stay plain PyTorch; this module is the one place that names them, describes them and
+states their default inputs, so the CLI and the app can offer a model without knowing its class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from functools import partial
+
+import torch
+from torch import nn
+
+from models.alexnet import AlexNet
+from models.gpt import PRESETS, GPTPreset, build_gpt, gpt_config
+from models.lenet import Activation, LeNet5
+from models.mlp import MLP, ParameterListChain
+from models.mobilenet import MobileNetV2
+from models.resnet import resnet18, resnet50
+from models.vgg import vgg11, vgg16
+
+OptionValue = int | float | bool | str
+
+
+@dataclass(frozen=True)
+class ModelOption:
+    """One configurable constructor argument, with the bounds a CLI flag or app widget needs."""
+
+    name: str
+    default: OptionValue
+    minimum: int | float | None = None
+    maximum: int | float | None = None
+    choices: tuple[str, ...] | None = None
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """A named model: `build(**options)` makes it, `input_size` is what its forward takes by default.
+
+    `input_size_fn`, when set, maps the full option values to the input size, for models whose
+    input depends on an option (image side, sequence length, input features).
+    """
+
+    name: str
+    title: str
+    description: str
+    build: Callable[..., nn.Module]
+    options: tuple[ModelOption, ...]
+    input_size: tuple[int, ...]
+    input_dtype: torch.dtype = torch.float32
+    family: str = ""
+    input_size_fn: Callable[[Mapping[str, OptionValue]], tuple[int, ...]] | None = None
+
+    def defaults(self) -> dict[str, OptionValue]:
+        """Return every option's default value, keyed by option name."""
+        return {option.name: option.default for option in self.options}
+
+    def input_size_for(self, **kwargs: OptionValue) -> tuple[int, ...]:
+        """Return the default input size (batch included) for a model built with these options."""
+        unknown = sorted(set(kwargs) - {option.name for option in self.options})
+        if unknown:
+            raise TypeError(f"{self.name} has no option(s) {unknown}; it takes {sorted(self.defaults())}")
+        if self.input_size_fn is None:
+            return self.input_size
+        return self.input_size_fn({**self.defaults(), **kwargs})
+
+
+NUM_CLASSES = ModelOption("num_classes", 1000, 1, 100_000, help="outputs of the last linear")
+_KEEP = " (0 keeps the preset's)"
+GPT_OVERRIDES = (
+    ModelOption("n_layer", 0, 0, 256, help="transformer blocks" + _KEEP),
+    ModelOption("n_head", 0, 0, 256, help="attention heads; must divide n_embd" + _KEEP),
+    ModelOption("n_embd", 0, 0, 16_384, help="embedding width C" + _KEEP),
+    ModelOption("vocab_size", 0, 0, 1_000_000, help="token vocabulary" + _KEEP),
+    ModelOption("seq_len", 0, 0, 131_072, help="context length = block_size" + _KEEP),
+)
+
+
+def _dropout(default: float) -> ModelOption:
+    return ModelOption("dropout", default, 0.0, 1.0, help="drop probability in the classifier")
+
+
+def _image_entry(
+    name: str,
+    title: str,
+    description: str,
+    constructor: Callable[..., nn.Module],
+    extra: tuple[ModelOption, ...] = (),
+    min_side: int = 32,
+) -> ZooEntry:
+    """Return an ImageNet classifier's entry; `image_size` shapes its input, never its weights.
+
+    `min_side` is the smallest side whose last pooling still has a full window. At 32 the last
+    stage of ResNet/MobileNetV2 is 1×1, which batch norm accepts in eval mode (or batch > 1).
+    """
+
+    def build(image_size: int = 224, **options: OptionValue) -> nn.Module:
+        del image_size  # an adaptive average pool sits before the classifier
+        return constructor(**options)
+
+    def input_size(options: Mapping[str, OptionValue]) -> tuple[int, ...]:
+        side = int(options["image_size"])
+        return (1, 3, side, side)
+
+    image_size = ModelOption("image_size", 224, min_side, 1024, help="height = width of the input")
+    options = (NUM_CLASSES, image_size, *extra)
+    return ZooEntry(
+        name,
+        title,
+        description,
+        build,
+        options,
+        (1, 3, 224, 224),
+        family="cnn",
+        input_size_fn=input_size,
+    )
+
+
+def _gpt_entry(name: str, title: str, description: str, fixed_preset: GPTPreset | None = None) -> ZooEntry:
+    """Return a GPT entry: `preset` is an option unless `fixed_preset` pins it."""
+    build: Callable[..., nn.Module] = build_gpt
+    options = GPT_OVERRIDES
+    if fixed_preset is None:
+        preset_choices = tuple(p.value for p in GPTPreset)
+        options = (
+            ModelOption(
+                "preset", GPTPreset.GPT2_124M.value, choices=preset_choices, help="GPT-2 checkpoint sizes or a 7B shape"
+            ),
+            *options,
+        )
+    else:
+        build = partial(build_gpt, preset=fixed_preset)
+    preset = fixed_preset or GPTPreset.GPT2_124M
+
+    def input_size(options: Mapping[str, OptionValue]) -> tuple[int, ...]:
+        config = gpt_config(**{"preset": preset, **options})  # seq_len 0 → preset's block_size
+        return (1, config.block_size)
+
+    default_size = (1, PRESETS[preset].block_size)
+    return ZooEntry(
+        name,
+        title,
+        description,
+        build,
+        options,
+        default_size,
+        torch.long,
+        "transformer",
+        input_size,
+    )
+
+
+_GPT2_TEXT = "nanoGPT-style decoder: token + position embeddings, pre-LN blocks with causal attention"
+
+_ENTRIES: tuple[ZooEntry, ...] = (
+    ZooEntry(
+        "mlp",
+        "MLP (notes)",
+        "The notes' multilayer perceptron: ONE hidden layer (Linear 784→256 + ReLU) and an output "
+        "layer (Linear 256→10); the hidden layer outputs 256 features. 203,530 parameters.",
+        MLP,
+        (
+            ModelOption("in_features", 784, minimum=1, maximum=100_000, help="input features (28·28 pixels)"),
+            ModelOption("hidden", 256, minimum=1, maximum=100_000, help="width of the hidden layer"),
+            ModelOption("out_features", 10, minimum=1, maximum=100_000, help="output features (classes)"),
+        ),
+        (1, 784),
+        family="mlp",
+        input_size_fn=lambda o: (1, int(o["in_features"])),
+    ),
+    ZooEntry(
+        "param_list",
+        "ParameterList chain (notes)",
+        "The notes' module with an nn.ParameterList of three 4×4 matrices and a 4×1 column, "
+        "multiplied into the input in turn: (1, 4) → (1, 1). 3·16 + 4 = 52 parameters.",
+        ParameterListChain,
+        (),
+        (1, 4),
+        family="mlp",
+    ),
+    ZooEntry(
+        "lenet5",
+        "LeNet-5",
+        "LeNet-5 for 28×28 digits (LeCun et al., 1998, as in Dive into Deep Learning): two 5×5 "
+        "convolutions with average pooling, then linears 400→120→84→10. 61,706 parameters.",
+        LeNet5,
+        (
+            replace(NUM_CLASSES, default=10),
+            ModelOption(
+                "activation",
+                Activation.SIGMOID.value,
+                choices=tuple(a.value for a in Activation),
+                help="sigmoid as in the original, or relu",
+            ),
+        ),
+        (1, 1, 28, 28),
+        family="cnn",
+    ),
+    _image_entry(
+        "alexnet",
+        "AlexNet",
+        "AlexNet (Krizhevsky et al., 2012) as in torchvision: 5 convolutions and 3 linears. "
+        "61,100,840 parameters, 0.71 GFLOPS (torchvision's column, i.e. GMACs) at 224×224.",
+        AlexNet,
+        (_dropout(0.5),),
+        min_side=63,
+    ),
+    _image_entry(
+        "vgg11",
+        "VGG-11",
+        "VGG-11 (configuration A, Simonyan & Zisserman, 2014) as in torchvision, no batch norm. "
+        "132,863,336 parameters, 7.61 GFLOPS (GMACs) at 224×224.",
+        vgg11,
+        (_dropout(0.5),),
+    ),
+    _image_entry(
+        "vgg16",
+        "VGG-16",
+        "VGG-16 (configuration D) as in torchvision, no batch norm. 138,357,544 parameters, "
+        "15.47 GFLOPS (GMACs) at 224×224.",
+        vgg16,
+        (_dropout(0.5),),
+    ),
+    _image_entry(
+        "resnet18",
+        "ResNet-18",
+        "ResNet-18 (He et al., 2015) as in torchvision: BasicBlocks [2, 2, 2, 2]. "
+        "11,689,512 parameters, 1.81 GFLOPS (GMACs) at 224×224.",
+        resnet18,
+    ),
+    _image_entry(
+        "resnet50",
+        "ResNet-50",
+        "ResNet-50 as in torchvision (v1.5: stride on the 3×3): Bottlenecks [3, 4, 6, 3]. "
+        "25,557,032 parameters, 4.09 GFLOPS (GMACs) at 224×224.",
+        resnet50,
+    ),
+    _image_entry(
+        "mobilenet_v2",
+        "MobileNetV2",
+        "MobileNetV2 (Sandler et al., 2018) as in torchvision: inverted residuals with linear "
+        "bottlenecks. 3,504,872 parameters, 0.30 GFLOPS (GMACs) at 224×224.",
+        MobileNetV2,
+        (
+            ModelOption("width_mult", 1.0, minimum=0.25, maximum=2.0, help="scales every layer's channels"),
+            _dropout(0.2),
+        ),
+    ),
+    _gpt_entry(
+        "gpt",
+        "GPT (configurable)",
+        _GPT2_TEXT + ", GELU MLP, tied lm_head. Presets GPT-2 124M/medium/large/xl and a 7B "
+        "shape; GPT-2 124M has 124,439,808 parameters (nanoGPT's 124.44M, positions included).",
+    ),
+    _gpt_entry(
+        "gpt2",
+        "GPT-2 (124M)",
+        _GPT2_TEXT + "; GPT-2 small's sizes (12 layers, 12 heads, C = 768, vocab 50257): "
+        "124,439,808 parameters with the tied lm_head counted once.",
+        fixed_preset=GPTPreset.GPT2_124M,
+    ),
+    _gpt_entry(
+        "gpt_7b",
+        "7B decoder",
+        "A LLaMA-7B-shaped decoder (32 layers, 32 heads, C = 4096, vocab 32000, 2048 positions) in "
+        "nanoGPT's architecture: about 6.6B parameters, 26 GB in fp32. Inspect on meta.",
+        fixed_preset=GPTPreset.SEVEN_B,
+    ),
+)
+
+ZOO: dict[str, ZooEntry] = {entry.name: entry for entry in _ENTRIES}
+
+
+def zoo_names() -> list[str]:
+    """Return the names of all zoo entries, in registration order."""
+    return list(ZOO)
+
+
+def get_entry(name: str) -> ZooEntry:
+    """Return the zoo entry called `name`; KeyError listing the valid names otherwise."""
+    try:
+        return ZOO[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; choose one of: {', '.join(ZOO)}") from None
