@@ -6,6 +6,7 @@ User errors print one line to stderr and exit 2; a report goes to stdout.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from collections.abc import Sequence
@@ -14,7 +15,7 @@ from typing import NoReturn
 from inspector.devices import available_devices, cuda_visible_devices
 from inspector.errors import InspectorError
 from inspector.formatting import OutputFormat, parse_format, render_report
-from inspector.layer_args import ArgKind
+from inspector.layer_args import ArgSpec
 from inspector.layer_formatting import render_layer
 from inspector.layer_inspection import inspect_layer
 from inspector.layer_specs import LAYERS, get_layer_spec
@@ -23,6 +24,11 @@ from inspector.zoo import inspect_named_model, parse_kwargs
 from models import ZOO
 
 USER_ERROR = 2
+
+# Subcommands that live in their own modules. Each module defines
+# `add_command(commands: argparse._SubParsersAction) -> None`, whose parser calls
+# `set_defaults(handler=...)` with a function `(args: argparse.Namespace) -> str` returning the output.
+EXTRA_COMMANDS: tuple[str, ...] = ()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -49,8 +55,11 @@ def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser (layer arguments are parsed in a second pass, per layer type)."""
     parser = _Parser(prog="python -m inspector", description="What real PyTorch does with a layer or model.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for name, text in (("zoo", "list the zoo models"), ("devices", "list the devices this process can use"),
-                       ("layers", "list the layer types and their arguments")):
+    for name, text in (
+        ("zoo", "list the zoo models"),
+        ("devices", "list the devices this process can use"),
+        ("layers", "list the layer types and their arguments"),
+    ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--format", default="table", help="table or json")
     model = commands.add_parser("model", help="inspect a zoo model or package.module:Class")
@@ -61,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     layer = commands.add_parser("layer", help="build one torch layer: layer Conv2d --in-channels 3 --kernel-size 5,3")
     layer.add_argument("type")
     _common(layer)
+    for module_name in EXTRA_COMMANDS:
+        importlib.import_module(module_name).add_command(commands)
     return parser
 
 
@@ -79,13 +90,23 @@ def _print(text: str) -> None:
 
 def _listing(kind: str, output_format: str) -> str:
     if kind == "zoo":
-        rows = [{"name": e.name, "title": e.title, "input_size": list(e.input_size), "description": e.description,
-                 "options": {o.name: o.default for o in e.options}} for e in ZOO.values()]
+        rows = [
+            {
+                "name": e.name,
+                "title": e.title,
+                "input_size": list(e.input_size),
+                "description": e.description,
+                "options": {o.name: o.default for o in e.options},
+            }
+            for e in ZOO.values()
+        ]
     elif kind == "devices":
         rows = [{"name": d.name, "label": d.label, "total_memory": d.total_memory} for d in available_devices()]
     else:
-        rows = [{"type": s.name, "family": s.family.value, "arguments": {a.name: _default(a) for a in s.args}}
-                for s in LAYERS.values()]
+        rows = [
+            {"type": s.name, "family": s.family.value, "arguments": {a.name: _default(a) for a in s.args}}
+            for s in LAYERS.values()
+        ]
     chosen = parse_format(output_format)
     if chosen is OutputFormat.JSON:
         document = {"cuda_visible_devices": cuda_visible_devices(), "devices": rows} if kind == "devices" else rows
@@ -99,9 +120,8 @@ def _listing(kind: str, output_format: str) -> str:
     return "\n".join(lines)
 
 
-def _default(arg: object) -> object:
-    value = arg.default
-    return list(value) if isinstance(value, tuple) else value if arg.kind is not ArgKind.CHOICE else value
+def _default(arg: ArgSpec) -> object:
+    return list(arg.default) if isinstance(arg.default, tuple) else arg.default
 
 
 def _flat(value: object) -> str:
@@ -123,14 +143,17 @@ def run(argv: Sequence[str]) -> str:
     args, extra = parser.parse_known_args(argv)
     if args.command != "layer" and extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if hasattr(args, "handler"):
+        return args.handler(args)
     if args.command in ("zoo", "devices", "layers"):
         return _listing(args.command, args.format)
     output_format = parse_format(args.format)
     if args.command == "model":
         if args.depth is not None and args.depth < 0:
             parser.error("--depth must be 0 or more")
-        report = inspect_named_model(args.name, parse_kwargs(args.kwargs), _sizes(args.input_size), args.device,
-                                     args.dtype, args.mode)
+        report = inspect_named_model(
+            args.name, parse_kwargs(args.kwargs), _sizes(args.input_size), args.device, args.dtype, args.mode
+        )
         return render_report(report, output_format, args.depth)
     result = inspect_layer(args.type, _layer_args(args.type, extra), _sizes(args.input_size), args.device, args.dtype)
     return render_layer(result, output_format)

@@ -63,9 +63,7 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     try:
         torch.device(text)
     except RuntimeError:
-        raise DeviceUnavailableError(
-            f"{text!r} is not a device name", f"choose one of: {', '.join(names)}"
-        ) from None
+        raise DeviceUnavailableError(f"{text!r} is not a device name", f"choose one of: {', '.join(names)}") from None
     visible = cuda_visible_devices()
     where = f" (CUDA_VISIBLE_DEVICES={visible!r})" if visible is not None else ""
     raise DeviceUnavailableError(

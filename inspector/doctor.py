@@ -62,7 +62,9 @@ def _linear(module: nn.Linear, shape: list[int]) -> str | None:
             f"{tuple(shape)} still has its {len(shape) - 1} feature dimensions — add nn.Flatten() before it "
             f"and set in_features={flat} (= {product})"
         )
-    return f"Linear expects the last dimension to be in_features={module.in_features}, got {last}: set in_features={last}"
+    return (
+        f"Linear expects the last dimension to be in_features={module.in_features}, got {last}: set in_features={last}"
+    )
 
 
 @diagnoses(nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)

@@ -28,8 +28,17 @@ _TORCH = {
     DType.INT64: torch.int64,
     DType.INT32: torch.int32,
 }
-_ALIASES = {"fp32": "float32", "float": "float32", "fp64": "float64", "double": "float64", "fp16": "float16",
-            "half": "float16", "bf16": "bfloat16", "long": "int64", "int": "int32"}
+_ALIASES = {
+    "fp32": "float32",
+    "float": "float32",
+    "fp64": "float64",
+    "double": "float64",
+    "fp16": "float16",
+    "half": "float16",
+    "bf16": "bfloat16",
+    "long": "int64",
+    "int": "int32",
+}
 FLOATING = (DType.FLOAT32, DType.FLOAT64, DType.FLOAT16, DType.BFLOAT16)
 
 

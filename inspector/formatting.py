@@ -106,14 +106,37 @@ def to_csv(report: ModelReport, depth: int | None = None) -> str:
     """Return one CSV row per layer with raw numbers and shapes as JSON lists."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["name", "type", "depth", "input_shape", "output_shape", "weight_shapes", "params", "params_total",
-                     "trainable_params", "flops", "macs"])
+    writer.writerow(
+        [
+            "name",
+            "type",
+            "depth",
+            "input_shape",
+            "output_shape",
+            "weight_shapes",
+            "params",
+            "params_total",
+            "trainable_params",
+            "flops",
+            "macs",
+        ]
+    )
     for layer in report.layers_to_depth(depth):
-        writer.writerow([
-            layer.name, layer.type, layer.depth, json.dumps(layer.input_shape), json.dumps(layer.output_shape),
-            json.dumps(layer.weight_shapes), layer.params, layer.params_total, layer.trainable_params, layer.flops,
-            layer.macs,
-        ])
+        writer.writerow(
+            [
+                layer.name,
+                layer.type,
+                layer.depth,
+                json.dumps(layer.input_shape),
+                json.dumps(layer.output_shape),
+                json.dumps(layer.weight_shapes),
+                layer.params,
+                layer.params_total,
+                layer.trainable_params,
+                layer.flops,
+                layer.macs,
+            ]
+        )
     return buffer.getvalue()
 
 

@@ -16,8 +16,10 @@ MAX_INPUT_BYTES = 4 * 2**30
 
 
 def _is_shape(value: object) -> bool:
-    return isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and all(
-        isinstance(dim, int) and not isinstance(dim, bool) for dim in value
+    return (
+        isinstance(value, Sequence)
+        and not isinstance(value, (str, bytes))
+        and all(isinstance(dim, int) and not isinstance(dim, bool) for dim in value)
     )
 
 

@@ -67,8 +67,12 @@ def _parse_int(spec: ArgSpec, raw: object) -> int:
 def _check_range(spec: ArgSpec, value: float) -> None:
     low, high = spec.minimum, spec.maximum
     if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"between {low:g} and {high:g}" if high is not None else f"at least {low:g}"
-        raise InvalidArgumentError(f"{spec.name} must be {bounds}, got {value:g}")
+        bounds = f"between {_number(low)} and {_number(high)}" if high is not None else f"at least {_number(low)}"
+        raise InvalidArgumentError(f"{spec.name} must be {bounds}, got {_number(value)}")
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
 
 
 def _parse_ints(spec: ArgSpec, raw: object) -> int | tuple[int, ...]:

@@ -39,8 +39,12 @@ def layer_lines(result: LayerInspection) -> list[tuple[str, str]]:
     for index, rows in enumerate(result.receptive_field):
         last = rows[-1]
         lines.append((f"Receptive field, dim {index}", f"{last['receptive_field']} (jump {last['jump']})"))
-    lines.append(("FLOPs", f"{group_thousands(result.flops)} ({si(result.flops, 'FLOPs')}); MACs = "
-                           f"{group_thousands(result.macs)}"))
+    lines.append(
+        (
+            "FLOPs",
+            f"{group_thousands(result.flops)} ({si(result.flops, 'FLOPs')}); MACs = {group_thousands(result.macs)}",
+        )
+    )
     lines += [("Note", note) for note in result.notes]
     return lines
 

@@ -34,16 +34,27 @@ def _conv_output(args: Args, shape: tuple[int, ...], ndim: int) -> tuple[Worked,
 
 def _conv_transpose_output(args: Args, shape: tuple[int, ...], ndim: int) -> tuple[Worked, ...]:
     return output_size.conv_transpose_output_shape(
-        _spatial_in(shape, ndim), args["kernel_size"], args["stride"], args["padding"], args["output_padding"],
-        args["dilation"], ndim=ndim,
+        _spatial_in(shape, ndim),
+        args["kernel_size"],
+        args["stride"],
+        args["padding"],
+        args["output_padding"],
+        args["dilation"],
+        ndim=ndim,
     )
 
 
 def _pool_output(kind: str) -> OutputFormula:
     def formula(args: Args, shape: tuple[int, ...], ndim: int) -> tuple[Worked, ...]:
         return output_size.pool_output_shape(
-            kind, _spatial_in(shape, ndim), args["kernel_size"], args["stride"], args["padding"],
-            args.get("dilation", 1), args["ceil_mode"], ndim=ndim,
+            kind,
+            _spatial_in(shape, ndim),
+            args["kernel_size"],
+            args["stride"],
+            args["padding"],
+            args.get("dilation", 1),
+            args["ceil_mode"],
+            ndim=ndim,
         )
 
     return formula
@@ -75,33 +86,35 @@ def _rnn_params(mode: str) -> ParamFormula:
     )
 
 
-PARAM_FORMULAS.update({
-    nn.Linear: lambda a: param_formulas.linear_params(a["in_features"], a["out_features"], a["bias"]),
-    nn.Bilinear: lambda a: param_formulas.bilinear_params(
-        a["in1_features"], a["in2_features"], a["out_features"], a["bias"]
-    ),
-    nn.Conv1d: _conv_params(1),
-    nn.Conv2d: _conv_params(2),
-    nn.Conv3d: _conv_params(3),
-    nn.ConvTranspose1d: _conv_transpose_params(1),
-    nn.ConvTranspose2d: _conv_transpose_params(2),
-    nn.BatchNorm1d: lambda a: param_formulas.batchnorm_params(a["num_features"], a["affine"]),
-    nn.BatchNorm2d: lambda a: param_formulas.batchnorm_params(a["num_features"], a["affine"]),
-    nn.LayerNorm: lambda a: param_formulas.layernorm_params(
-        a["normalized_shape"], a["elementwise_affine"], a["bias"]
-    ),
-    nn.GroupNorm: lambda a: param_formulas.groupnorm_params(a["num_groups"], a["num_channels"], a["affine"]),
-    nn.Embedding: lambda a: param_formulas.embedding_params(a["num_embeddings"], a["embedding_dim"]),
-    nn.RNN: _rnn_params("RNN"),
-    nn.LSTM: _rnn_params("LSTM"),
-    nn.GRU: _rnn_params("GRU"),
-    nn.MultiheadAttention: lambda a: param_formulas.multihead_attention_params(
-        a["embed_dim"], a["num_heads"], a["bias"], a["add_bias_kv"]
-    ),
-    nn.TransformerEncoderLayer: lambda a: param_formulas.transformer_encoder_layer_params(
-        a["d_model"], a["nhead"], a["dim_feedforward"], a["bias"]
-    ),
-})
+PARAM_FORMULAS.update(
+    {
+        nn.Linear: lambda a: param_formulas.linear_params(a["in_features"], a["out_features"], a["bias"]),
+        nn.Bilinear: lambda a: param_formulas.bilinear_params(
+            a["in1_features"], a["in2_features"], a["out_features"], a["bias"]
+        ),
+        nn.Conv1d: _conv_params(1),
+        nn.Conv2d: _conv_params(2),
+        nn.Conv3d: _conv_params(3),
+        nn.ConvTranspose1d: _conv_transpose_params(1),
+        nn.ConvTranspose2d: _conv_transpose_params(2),
+        nn.BatchNorm1d: lambda a: param_formulas.batchnorm_params(a["num_features"], a["affine"]),
+        nn.BatchNorm2d: lambda a: param_formulas.batchnorm_params(a["num_features"], a["affine"]),
+        nn.LayerNorm: lambda a: param_formulas.layernorm_params(
+            a["normalized_shape"], a["elementwise_affine"], a["bias"]
+        ),
+        nn.GroupNorm: lambda a: param_formulas.groupnorm_params(a["num_groups"], a["num_channels"], a["affine"]),
+        nn.Embedding: lambda a: param_formulas.embedding_params(a["num_embeddings"], a["embedding_dim"]),
+        nn.RNN: _rnn_params("RNN"),
+        nn.LSTM: _rnn_params("LSTM"),
+        nn.GRU: _rnn_params("GRU"),
+        nn.MultiheadAttention: lambda a: param_formulas.multihead_attention_params(
+            a["embed_dim"], a["num_heads"], a["bias"], a["add_bias_kv"]
+        ),
+        nn.TransformerEncoderLayer: lambda a: param_formulas.transformer_encoder_layer_params(
+            a["d_model"], a["nhead"], a["dim_feedforward"], a["bias"]
+        ),
+    }
+)
 
 
 def output_formulas(cls: type[nn.Module], args: Args, shape: tuple[int, ...], ndim: int) -> tuple[Worked, ...]:
@@ -135,12 +148,17 @@ def receptive_fields(cls: type[nn.Module], args: Args, ndim: int) -> tuple[list[
         return ()
     if isinstance(args.get("padding"), str):  # 'same'/'valid': torch's left padding
         kernels, dilations = _per_axis(args["kernel_size"], ndim), _per_axis(args.get("dilation", 1), ndim)
-        pads = tuple(0 if args["padding"] == "valid" else d * (k - 1) // 2 for k, d in zip(kernels, dilations))
+        pads = tuple(
+            0 if args["padding"] == "valid" else d * (k - 1) // 2 for k, d in zip(kernels, dilations, strict=False)
+        )
     else:
         pads = _per_axis(args["padding"], ndim)
     stride = args["stride"] if args["stride"] is not None else args["kernel_size"]
-    columns = zip(_per_axis(args["kernel_size"], ndim), _per_axis(stride, ndim), pads,
-                  _per_axis(args.get("dilation", 1), ndim), strict=True)
-    return tuple(
-        receptive_field([WindowSpec(cls.__name__, k, s, p, d)]) for k, s, p, d in columns
+    columns = zip(
+        _per_axis(args["kernel_size"], ndim),
+        _per_axis(stride, ndim),
+        pads,
+        _per_axis(args.get("dilation", 1), ndim),
+        strict=True,
     )
+    return tuple(receptive_field([WindowSpec(cls.__name__, k, s, p, d)]) for k, s, p, d in columns)

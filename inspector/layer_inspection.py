@@ -150,14 +150,19 @@ def inspect_layer(
     if ndim and len(shapes[0]) < ndim + 1:
         raise InvalidArgumentError(
             f"{spec.name} needs at least {ndim + 1} input dimensions (C, {', '.join(spec.input_dims(values)[2:])}), "
-            f"got {shapes[0]}", f"add the batch and channel dimensions, e.g. X.view((1, 1) + X.shape)"
+            f"got {shapes[0]}",
+            "add the batch and channel dimensions, e.g. X.view((1, 1) + X.shape)",
         )
     formulas = output_formulas(spec.layer_class, values, shapes[0], ndim)
     param_formula = parameter_formula(spec.layer_class, values)  # explains e.g. groups before torch does
     layer = _build(spec, values, target, cast)
-    report = inspect_model(layer, input_size=shapes if len(shapes) > 1 else shapes[0], device=target,
-                           input_dtype=spec.input_dtype if spec.input_dtype != torch.float32 else None,
-                           name=spec.name)
+    report = inspect_model(
+        layer,
+        input_size=shapes if len(shapes) > 1 else shapes[0],
+        device=target,
+        input_dtype=spec.input_dtype if spec.input_dtype != torch.float32 else None,
+        name=spec.name,
+    )
     return _assemble(spec, values, layer, report, shapes, formulas, param_formula, target)
 
 

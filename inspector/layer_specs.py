@@ -86,7 +86,9 @@ def _channels_in(args: Args) -> int:
     return int(args["in_channels"])
 
 
-def _conv_args(default_channels: int, default_kernel: int, default_padding: int, transpose: bool) -> tuple[ArgSpec, ...]:
+def _conv_args(
+    default_channels: int, default_kernel: int, default_padding: int, transpose: bool
+) -> tuple[ArgSpec, ...]:
     extra = (_size("output_padding", 0, low=0, help="adds to one side of the output; < max(stride, dilation)"),)
     padding_kind = ArgKind.SIZE if transpose else ArgKind.PADDING
     padding_help = "zeros added on both sides" + ("" if transpose else "; 'same' keeps the size (stride 1 only)")
@@ -182,8 +184,11 @@ _SPECS: tuple[LayerSpec, ...] = (
     LayerSpec(
         nn.Linear,
         Family.LINEAR,
-        (_int("in_features", 784, help="size of each input sample's last dimension"),
-         _int("out_features", 256, help="size of each output sample"), _bool("bias", True)),
+        (
+            _int("in_features", 784, help="size of each input sample's last dimension"),
+            _int("out_features", 256, help="size of each output sample"),
+            _bool("bias", True),
+        ),
         _features,
         lambda a: (1, int(a["in_features"])),
         "y = x·Wᵀ + b, W of shape (out_features, in_features)",
@@ -218,8 +223,13 @@ _SPECS: tuple[LayerSpec, ...] = (
     LayerSpec(
         nn.BatchNorm1d,
         Family.NORM,
-        (_int("num_features", 16), _float("eps", 1e-5), _float("momentum", 0.1), _bool("affine", True),
-         _bool("track_running_stats", True)),
+        (
+            _int("num_features", 16),
+            _float("eps", 1e-5),
+            _float("momentum", 0.1),
+            _bool("affine", True),
+            _bool("track_running_stats", True),
+        ),
         lambda a: ("N", "C"),
         lambda a: (2, int(a["num_features"])),
         "y = (x − E[x]) / √(Var[x] + ε) · γ + β per channel",
@@ -227,8 +237,13 @@ _SPECS: tuple[LayerSpec, ...] = (
     LayerSpec(
         nn.BatchNorm2d,
         Family.NORM,
-        (_int("num_features", 16), _float("eps", 1e-5), _float("momentum", 0.1), _bool("affine", True),
-         _bool("track_running_stats", True)),
+        (
+            _int("num_features", 16),
+            _float("eps", 1e-5),
+            _float("momentum", 0.1),
+            _bool("affine", True),
+            _bool("track_running_stats", True),
+        ),
         lambda a: ("N", "C", "H", "W"),
         lambda a: (2, int(a["num_features"]), 8, 8),
         "y = (x − E[x]) / √(Var[x] + ε) · γ + β per channel, statistics over (N, H, W)",
@@ -236,8 +251,14 @@ _SPECS: tuple[LayerSpec, ...] = (
     LayerSpec(
         nn.LayerNorm,
         Family.NORM,
-        (ArgSpec("normalized_shape", ArgKind.SHAPE, (16,), 1, MAX_CHANNELS, help="the trailing dimensions normalized"),
-         _float("eps", 1e-5), _bool("elementwise_affine", True), _bool("bias", True)),
+        (
+            ArgSpec(
+                "normalized_shape", ArgKind.SHAPE, (16,), 1, MAX_CHANNELS, help="the trailing dimensions normalized"
+            ),
+            _float("eps", 1e-5),
+            _bool("elementwise_affine", True),
+            _bool("bias", True),
+        ),
         lambda a: ("N", "…", *(f"D{i}" for i in range(len(a["normalized_shape"])))),
         lambda a: (1, 10, *a["normalized_shape"]),
         "y = (x − E[x]) / √(Var[x] + ε) · γ + β over the last len(normalized_shape) dimensions",
@@ -250,15 +271,33 @@ _SPECS: tuple[LayerSpec, ...] = (
         lambda a: (1, int(a["num_channels"]), 8, 8),
         "normalizes each group of num_channels / num_groups channels",
     ),
-    LayerSpec(nn.Dropout, Family.ACTIVATION, (_float("p", 0.5),), lambda a: ("N", "*"), _one_d(),
-              "zeroes each element with probability p in training; identity in eval"),
+    LayerSpec(
+        nn.Dropout,
+        Family.ACTIVATION,
+        (_float("p", 0.5),),
+        lambda a: ("N", "*"),
+        _one_d(),
+        "zeroes each element with probability p in training; identity in eval",
+    ),
     LayerSpec(nn.ReLU, Family.ACTIVATION, (), lambda a: ("N", "*"), _one_d(), "y = max(0, x)"),
-    LayerSpec(nn.GELU, Family.ACTIVATION, (ArgSpec("approximate", ArgKind.CHOICE, "none", choices=("none", "tanh")),),
-              lambda a: ("N", "*"), _one_d(), "y = x·Φ(x)"),
+    LayerSpec(
+        nn.GELU,
+        Family.ACTIVATION,
+        (ArgSpec("approximate", ArgKind.CHOICE, "none", choices=("none", "tanh")),),
+        lambda a: ("N", "*"),
+        _one_d(),
+        "y = x·Φ(x)",
+    ),
     LayerSpec(nn.Sigmoid, Family.ACTIVATION, (), lambda a: ("N", "*"), _one_d(), "y = 1 / (1 + e^(−x))"),
     LayerSpec(nn.Tanh, Family.ACTIVATION, (), lambda a: ("N", "*"), _one_d(), "y = tanh(x)"),
-    LayerSpec(nn.Softmax, Family.ACTIVATION, (_int("dim", -1, low=-8, high=7),), lambda a: ("N", "*"), _one_d(),
-              "y_i = e^(x_i) / Σ_j e^(x_j) along dim"),
+    LayerSpec(
+        nn.Softmax,
+        Family.ACTIVATION,
+        (_int("dim", -1, low=-8, high=7),),
+        lambda a: ("N", "*"),
+        _one_d(),
+        "y_i = e^(x_i) / Σ_j e^(x_j) along dim",
+    ),
     LayerSpec(
         nn.Flatten,
         Family.SHAPE,
@@ -270,8 +309,11 @@ _SPECS: tuple[LayerSpec, ...] = (
     LayerSpec(
         nn.Embedding,
         Family.EMBEDDING,
-        (_int("num_embeddings", 1000, high=10_000_000, help="vocabulary size"), _int("embedding_dim", 64),
-         ArgSpec("padding_idx", ArgKind.OPTIONAL_INT, None, -10_000_000, 10_000_000)),
+        (
+            _int("num_embeddings", 1000, high=10_000_000, help="vocabulary size"),
+            _int("embedding_dim", 64),
+            ArgSpec("padding_idx", ArgKind.OPTIONAL_INT, None, -10_000_000, 10_000_000),
+        ),
         lambda a: ("N", "L"),
         lambda a: (1, 16),
         "a lookup table: token id i → row i of weight (num_embeddings, embedding_dim)",
@@ -283,8 +325,14 @@ _SPECS: tuple[LayerSpec, ...] = (
     LayerSpec(
         nn.MultiheadAttention,
         Family.ATTENTION,
-        (_int("embed_dim", 64), _int("num_heads", 8), _float("dropout", 0.0), _bool("bias", True),
-         _bool("add_bias_kv", False), _bool("batch_first", False)),
+        (
+            _int("embed_dim", 64),
+            _int("num_heads", 8),
+            _float("dropout", 0.0),
+            _bool("bias", True),
+            _bool("add_bias_kv", False),
+            _bool("batch_first", False),
+        ),
         lambda a: ("N", "L", "E") if a["batch_first"] else ("L", "N", "E"),
         lambda a: (1, 10, int(a["embed_dim"])) if a["batch_first"] else (10, 1, int(a["embed_dim"])),
         "softmax(Q·Kᵀ/√d_head)·V per head; Q, K, V and the output are projections of embed_dim",
@@ -293,9 +341,17 @@ _SPECS: tuple[LayerSpec, ...] = (
     LayerSpec(
         nn.TransformerEncoderLayer,
         Family.ATTENTION,
-        (_int("d_model", 64), _int("nhead", 8), _int("dim_feedforward", 256), _float("dropout", 0.1),
-         ArgSpec("activation", ArgKind.CHOICE, "relu", choices=("relu", "gelu")), _float("layer_norm_eps", 1e-5),
-         _bool("batch_first", False), _bool("norm_first", False), _bool("bias", True)),
+        (
+            _int("d_model", 64),
+            _int("nhead", 8),
+            _int("dim_feedforward", 256),
+            _float("dropout", 0.1),
+            ArgSpec("activation", ArgKind.CHOICE, "relu", choices=("relu", "gelu")),
+            _float("layer_norm_eps", 1e-5),
+            _bool("batch_first", False),
+            _bool("norm_first", False),
+            _bool("bias", True),
+        ),
         lambda a: ("N", "L", "E") if a["batch_first"] else ("L", "N", "E"),
         lambda a: (1, 10, int(a["d_model"])) if a["batch_first"] else (10, 1, int(a["d_model"])),
         "x + SelfAttention(x), then x + FeedForward(x), each followed (or preceded) by LayerNorm",

@@ -34,7 +34,6 @@ def check_fits(needed: int, device: torch.device, what: str, share: float = DEFA
     if free is None or needed <= share * free:
         return
     raise InvalidArgumentError(
-        f"{what} needs {binary_bytes(needed)} on {device}, more than {share:.0%} of the "
-        f"{binary_bytes(free)} free",
+        f"{what} needs {binary_bytes(needed)} on {device}, more than {share:.0%} of the {binary_bytes(free)} free",
         "inspect on device 'meta' (shapes, parameters and FLOPs without memory) or choose smaller sizes",
     )

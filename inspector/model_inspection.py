@@ -89,7 +89,9 @@ def _run(model: nn.Module, inputs: object, state: dict | None, mode: str) -> For
         model.train(mode == "train")
         if state is None:
             return trace_forward(model, lambda: run_call(model, inputs))
-        return trace_forward(model, lambda: run_call(model, inputs, lambda *a, **k: functional_call(model, state, a, k)))
+        return trace_forward(
+            model, lambda: run_call(model, inputs, lambda *a, **k: functional_call(model, state, a, k))
+        )
     except ForwardFailure as failure:
         raise _forward_error(model, failure) from None
     finally:
@@ -100,7 +102,6 @@ def _run(model: nn.Module, inputs: object, state: dict | None, mode: str) -> For
 def _forward_error(model: nn.Module, failure: ForwardFailure) -> ForwardError:
     # Imported here: the doctor builds on the report types, which import nothing from this module.
     from inspector.doctor import diagnose_failure
-
     from inspector.shapes import format_shape_tree
 
     where = failure.module_name or type(model).__name__

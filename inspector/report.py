@@ -84,7 +84,6 @@ class ModelReport:
         data["macs"] = self.macs
         data["schema_version"] = SCHEMA_VERSION
         data["layers"] = [
-            {**asdict(layer), "macs": layer.macs, "trainable": layer.trainable}
-            for layer in self.layers_to_depth(depth)
+            {**asdict(layer), "macs": layer.macs, "trainable": layer.trainable} for layer in self.layers_to_depth(depth)
         ]
         return data

@@ -24,7 +24,9 @@ def get_zoo_entry(name: str) -> ZooEntry:
     """Return the zoo entry `name`, or raise listing the zoo."""
     if isinstance(name, str) and name.strip().lower() in ZOO:
         return ZOO[name.strip().lower()]
-    raise UnknownNameError(f"unknown model {name!r}", f"choose one of: {', '.join(ZOO)}, or an import path module:Class")
+    raise UnknownNameError(
+        f"unknown model {name!r}", f"choose one of: {', '.join(ZOO)}, or an import path module:Class"
+    )
 
 
 def _parse_option(option: ModelOption, raw: object) -> OptionValue:
@@ -63,17 +65,23 @@ def zoo_options(entry: ZooEntry, given: Mapping[str, object] | None) -> dict[str
         raise InvalidArgumentError(
             f"{entry.name} has no option {', '.join(unknown)}", f"its options are: {', '.join(known) or 'none'}"
         )
-    return {name: _parse_option(option, given[name]) if name in given else option.default for name, option in known.items()}
+    return {
+        name: _parse_option(option, given[name]) if name in given else option.default for name, option in known.items()
+    }
 
 
-def _build_on(factory: Callable[[], nn.Module], device: torch.device, dtype: torch.dtype | None, label: str) -> nn.Module:
+def _build_on(
+    factory: Callable[[], nn.Module], device: torch.device, dtype: torch.dtype | None, label: str
+) -> nn.Module:
     """Return `factory()` built on `device` (directly, so meta allocates nothing), after a size check."""
     if device.type != "meta":
         with torch.device("meta"):
             probe = _call_factory(factory, label)
         itemsize = dtype.itemsize if dtype is not None else 4
-        needed = sum(t.numel() * (itemsize if t.is_floating_point() else t.element_size())
-                     for t in [*probe.parameters(), *probe.buffers()])
+        needed = sum(
+            t.numel() * (itemsize if t.is_floating_point() else t.element_size())
+            for t in [*probe.parameters(), *probe.buffers()]
+        )
         check_fits(needed, device, f"{label}'s parameters and buffers")
     with torch.device(device):
         model = _call_factory(factory, label)
@@ -90,8 +98,9 @@ def _call_factory(factory: Callable[[], nn.Module], label: str) -> nn.Module:
     return model
 
 
-def build_zoo_model(name: str, options: Mapping[str, object] | None = None, device: str | None = None,
-                    dtype: str | None = None) -> nn.Module:
+def build_zoo_model(
+    name: str, options: Mapping[str, object] | None = None, device: str | None = None, dtype: str | None = None
+) -> nn.Module:
     """Return the zoo model `name` built with `options` directly on `device`."""
     entry = get_zoo_entry(name)
     values = zoo_options(entry, options)
@@ -148,8 +157,9 @@ def inspect_named_model(
     cast = resolve_dtype(dtype) if dtype is not None else None
     if ":" in str(name):
         if input_size is None:
-            raise InvalidArgumentError(f"{name} is not a zoo model, so its input size is unknown",
-                                       "give --input-size, e.g. 1,3,224,224")
+            raise InvalidArgumentError(
+                f"{name} is not a zoo model, so its input size is unknown", "give --input-size, e.g. 1,3,224,224"
+            )
         factory = import_model_class(name)
         model = _build_on(lambda: factory(**dict(options or {})), target, cast, name)
         return inspect_model(model, input_size=input_size, device=target, name=name, mode=mode)
@@ -157,5 +167,6 @@ def inspect_named_model(
     values = zoo_options(entry, options)
     model = _build_on(lambda: entry.build(**values), target, cast, entry.name)
     size = input_size if input_size is not None else entry.input_size_for(**values)
-    return inspect_model(model, input_size=size, device=target, input_dtype=entry.input_dtype, name=entry.name,
-                         mode=mode)
+    return inspect_model(
+        model, input_size=size, device=target, input_dtype=entry.input_dtype, name=entry.name, mode=mode
+    )
