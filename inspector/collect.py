@@ -1,8 +1,9 @@
 """Runs one forward pass with hooks under FlopCounterMode and records what each module saw.
 
 This is the one place that runs a model: shapes come from the real outputs, FLOPs from
-`torch.utils.flop_counter.FlopCounterMode` (each module's count is the counter's total after its
-forward minus the total before, so it equals what FlopCounterMode attributes to that call).
+`torch.utils.flop_counter.FlopCounterMode` (through `inspector.flops.FlopCounter`); each module's
+count is the counter's total after its forward minus the total before, so it equals what
+FlopCounterMode attributes to that call.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from dataclasses import dataclass, field
 
 import torch
 from torch import nn
-from torch.utils.flop_counter import FlopCounterMode
 
+from inspector.flops import FlopCounter
 from inspector.shapes import ShapeTree, shape_tree
 
 
@@ -66,7 +67,7 @@ def trace_forward(model: nn.Module, call: Callable[[], object]) -> ForwardTrace:
     names = {id(module): name for name, module in model.named_modules()}
     records = {name: ModuleRecord() for name in names.values()}
     running: list[tuple[str, ShapeTree]] = []
-    counter = FlopCounterMode(display=False)
+    counter = FlopCounter()
 
     def before(module: nn.Module, args: tuple, kwargs: dict) -> None:
         name = names[id(module)]
@@ -91,7 +92,12 @@ def trace_forward(model: nn.Module, call: Callable[[], object]) -> ForwardTrace:
         for module in model.modules():
             handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
             handles.append(module.register_forward_hook(after, with_kwargs=True))
+        # The fused fast path of nn.MultiheadAttention/TransformerEncoderLayer (taken in eval mode
+        # without grad) is one opaque op that FlopCounterMode counts as 0 FLOPs: run the unfused
+        # ops instead, so attention shows its real cost.
+        fastpath = torch.backends.mha.get_fastpath_enabled()
         try:
+            torch.backends.mha.set_fastpath_enabled(False)
             with counter, torch.no_grad():
                 output = call()
         except Exception as error:
@@ -99,6 +105,7 @@ def trace_forward(model: nn.Module, call: Callable[[], object]) -> ForwardTrace:
             module = model.get_submodule(name) if running else model
             raise ForwardFailure(name, module, tree, error) from error
     finally:
+        torch.backends.mha.set_fastpath_enabled(fastpath)
         for handle in handles:
             handle.remove()
     return ForwardTrace(output, records, counter.get_total_flops())

@@ -9,13 +9,22 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from inspector import DeviceUnavailableError, ForwardError, InvalidArgumentError, inspect_model
+from inspector.flops import EXTRA_FORMULAS
 from models import ZOO
 
 
 def torch_flops(model: nn.Module, *inputs: torch.Tensor) -> dict[str, int]:
-    """FlopCounterMode's own per-module totals, keyed like its table ('Global', 'MLP.hidden')."""
-    with FlopCounterMode(display=False) as counter, torch.no_grad():
-        model(*inputs)
+    """FlopCounterMode's own per-module totals, keyed like its table ('Global', 'MLP.hidden').
+
+    With the attention fast path off, as inspection runs it (the fused op counts 0 FLOPs), and
+    torch's attention formula for the CPU flash kernel (see inspector.flops.EXTRA_FORMULAS).
+    """
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with FlopCounterMode(display=False, custom_mapping=EXTRA_FORMULAS) as counter, torch.no_grad():
+            model(*inputs)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(True)
     return {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items()}
 
 
@@ -226,3 +235,31 @@ def test_cuda_inspection_matches_cpu(notes_mlp):
     cuda = inspect_model(notes_mlp, input_size=(4, 784), device="cuda")
     assert cuda.device.startswith("cuda") and cuda.flops == cpu.flops
     assert next(notes_mlp.parameters()).device.type == "cpu"
+
+
+def test_gpt_flops_equal_flop_counter_per_module():
+    # attention and layer norm are decomposed by FlopCounterMode; our memoized counter must agree
+    model = ZOO["gpt"].build(n_layer=3, n_head=4, n_embd=64, vocab_size=500, seq_len=32).eval()
+    tokens = torch.zeros(2, 32, dtype=torch.long)
+    expected = torch_flops(model, tokens)
+    report = inspect_model(model, input_data=tokens)
+    assert report.flops == expected["Global"] > 0
+    root = type(model).__name__
+    for layer in report.layers:
+        key = root + (f".{layer.name}" if layer.name else "")
+        assert layer.flops == expected.get(key, 0), layer.name
+
+
+def test_flops_on_meta_equal_cpu_for_transformer_layer():
+    layer = nn.TransformerEncoderLayer(32, 4, 64, batch_first=True)
+    cpu = inspect_model(layer, input_size=(2, 10, 32))
+    meta = inspect_model(layer, input_size=(2, 10, 32), device="meta")
+    # plain FlopCounterMode on meta decomposes attention into bmm: the independent reference
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            layer.to("meta").eval()(torch.randn(2, 10, 32, device="meta"))
+    finally:
+        torch.backends.mha.set_fastpath_enabled(True)
+    assert cpu.flops == meta.flops == counter.get_total_flops() > 0
+    assert torch.backends.mha.get_fastpath_enabled()  # the global switch is restored
