@@ -1,0 +1,118 @@
+"""Does a checkpoint fit a model? Missing and unexpected keys and shape mismatches, exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from inspector.checkpoint import CheckpointReport
+from inspector.zoo import build_zoo_model
+
+WRAPPER_PREFIXES = ("module.", "_orig_mod.", "model.")
+
+
+@dataclass(frozen=True)
+class ShapeMismatch:
+    """A key present in both, with different shapes."""
+
+    name: str
+    file_shape: list[int]
+    model_shape: list[int]
+
+
+@dataclass(frozen=True)
+class CheckpointMatch:
+    """The comparison of a checkpoint's tensors with a model's state_dict."""
+
+    model: str
+    fits: bool
+    missing: list[str]
+    unexpected: list[str]
+    mismatched: list[ShapeMismatch]
+    matched: int
+    strip_prefix: str | None
+    verdict: str
+
+
+def _model_shapes(model: nn.Module) -> dict[str, list[int]]:
+    return {name: list(tensor.shape) for name, tensor in model.state_dict().items()}
+
+
+def _prefix_fix(file_keys: set[str], model_keys: set[str]) -> str | None:
+    """Return a wrapper prefix (DataParallel's 'module.', torch.compile's '_orig_mod.') that, removed, fits."""
+    for prefix in WRAPPER_PREFIXES:
+        if file_keys and all(key.startswith(prefix) for key in file_keys):
+            stripped = {key.removeprefix(prefix) for key in file_keys}
+            if len(stripped & model_keys) > len(file_keys & model_keys):
+                return prefix
+    return None
+
+
+def compare_shapes(checkpoint: CheckpointReport, model_shapes: Mapping[str, list[int]], model: str) -> CheckpointMatch:
+    """Return how the checkpoint's tensors line up with `model_shapes` (name → shape)."""
+    file_shapes = {entry.name: entry.shape for entry in checkpoint.tensors}
+    prefix = _prefix_fix(set(file_shapes), set(model_shapes))
+    if prefix:
+        file_shapes = {name.removeprefix(prefix): shape for name, shape in file_shapes.items()}
+    missing = sorted(set(model_shapes) - set(file_shapes))
+    unexpected = sorted(set(file_shapes) - set(model_shapes))
+    common = [name for name in model_shapes if name in file_shapes]
+    mismatched = [
+        ShapeMismatch(name, file_shapes[name], model_shapes[name])
+        for name in common
+        if file_shapes[name] != model_shapes[name]
+    ]
+    fits = not (missing or unexpected or mismatched)
+    return CheckpointMatch(
+        model=model,
+        fits=fits,
+        missing=missing,
+        unexpected=unexpected,
+        mismatched=mismatched,
+        matched=len(common) - len(mismatched),
+        strip_prefix=prefix,
+        verdict=_verdict(model, fits, missing, unexpected, mismatched, prefix),
+    )
+
+
+def _verdict(
+    model: str,
+    fits: bool,
+    missing: list[str],
+    unexpected: list[str],
+    mismatched: list[ShapeMismatch],
+    prefix: str | None,
+) -> str:
+    if fits:
+        note = f" once the {prefix!r} prefix is removed from every key" if prefix else ""
+        return f"this file fits {model}{note}"
+    reasons = []
+    if mismatched:
+        first = mismatched[0]
+        reasons.append(
+            f"{len(mismatched)} shape mismatch(es), e.g. {first.name}: file {tuple(first.file_shape)} vs model "
+            f"{tuple(first.model_shape)}"
+        )
+    if missing:
+        reasons.append(f"{len(missing)} key(s) the model needs are missing, e.g. {missing[0]}")
+    if unexpected:
+        reasons.append(f"{len(unexpected)} key(s) the model does not have, e.g. {unexpected[0]}")
+    return f"this file does not fit {model}: " + "; ".join(reasons)
+
+
+def match_checkpoint(
+    checkpoint: CheckpointReport, model_name: str, options: Mapping[str, object] | None = None
+) -> CheckpointMatch:
+    """Return whether the checkpoint fits zoo model `model_name` (built on meta: nothing allocated)."""
+    model = build_zoo_model(model_name, options, device="meta")
+    return compare_shapes(checkpoint, _model_shapes(model), model_name)
+
+
+def match_module(checkpoint: CheckpointReport, model: nn.Module, label: str | None = None) -> CheckpointMatch:
+    """Return whether the checkpoint fits `model` (a user's module; only its state_dict's shapes are read)."""
+    with torch.no_grad():
+        shapes = _model_shapes(model)
+    return compare_shapes(checkpoint, shapes, label or type(model).__name__)
