@@ -16,6 +16,7 @@ from numbers import Integral
 from typing import TypeVar
 
 from inspector.errors import InvalidArgumentError
+from inspector.units import group_thousands
 from inspector.worked import Worked
 
 IntOrTuple = int | Sequence[int]
@@ -45,34 +46,30 @@ class PoolKind(StrEnum):
 
 
 def group_digits(number: int) -> str:
-    """Returns `number` as text, with thousands separators from 10,000 up (`9999`, `10,000`)."""
-    return f"{number:,}" if abs(number) >= 10_000 else str(number)
+    """Return `number` as text, with thousands separators from 10,000 up (`9999`, `10,000`)."""
+    return group_thousands(number) if abs(number) >= 10_000 else str(number)
 
 
 def check_int(name: str, value: object, minimum: int) -> int:
-    """Returns `value` as an int, after checking it is a whole number (not a bool) ≥ `minimum`."""
+    """Return `value` as an int, after checking it is a whole number (not a bool) ≥ `minimum`."""
     if isinstance(value, bool) or not isinstance(value, Integral):
         whole = isinstance(value, float) and math.isfinite(value) and value.is_integer()
         hint = f"use {name}={int(value)}" if whole else f"use a whole number ≥ {minimum}"
-        raise InvalidArgumentError(
-            f"{name} must be an int, got {value!r} ({type(value).__name__})", hint
-        )
+        raise InvalidArgumentError(f"{name} must be an int, got {value!r} ({type(value).__name__})", hint)
     if value < minimum:
-        raise InvalidArgumentError(
-            f"{name} must be ≥ {minimum}, got {value}", f"use {name}={minimum} or more"
-        )
+        raise InvalidArgumentError(f"{name} must be ≥ {minimum}, got {value}", f"use {name}={minimum} or more")
     return int(value)
 
 
 def check_bool(name: str, value: object) -> bool:
-    """Returns `value` after checking it is True or False (torch flags are never 0/1 or strings)."""
+    """Return `value` after checking it is True or False (torch flags are never 0/1 or strings)."""
     if not isinstance(value, bool):
         raise InvalidArgumentError(f"{name} must be True or False, got {value!r}")
     return value
 
 
 def per_dimension(name: str, value: object, ndim: int, minimum: int) -> tuple[int, ...]:
-    """Returns one checked int per spatial dimension: an int is repeated, a tuple needs `ndim` ints."""
+    """Return one checked int per spatial dimension: an int is repeated, a tuple needs `ndim` ints."""
     if isinstance(value, (tuple, list)):
         if len(value) != ndim:
             raise InvalidArgumentError(
@@ -84,18 +81,14 @@ def per_dimension(name: str, value: object, ndim: int, minimum: int) -> tuple[in
 
 
 def check_ndim(ndim: object) -> int:
-    """Returns `ndim` after checking it is 1, 2 or 3, the dimensions torch has layers for."""
+    """Return `ndim` after checking it is 1, 2 or 3, the dimensions torch has layers for."""
     if isinstance(ndim, bool) or not isinstance(ndim, Integral) or ndim not in AXIS_LETTERS:
-        raise InvalidArgumentError(
-            f"ndim must be 1, 2 or 3, got {ndim!r}", "torch has Conv1d/2d/3d and pools to match"
-        )
+        raise InvalidArgumentError(f"ndim must be 1, 2 or 3, got {ndim!r}", "torch has Conv1d/2d/3d and pools to match")
     return int(ndim)
 
 
-def conv_output_size(
-    input_size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1
-) -> Worked:
-    """Returns the output length of a convolution along one dimension, worked in the user's numbers.
+def conv_output_size(input_size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> Worked:
+    """Return the output length of a convolution along one dimension, worked in the user's numbers.
 
     `⌊(H_in + 2·p − d·(k − 1) − 1)/s⌋ + 1`; e.g. input 8, kernel 5, padding 2 gives
     `⌊(8 + 2·2 − 1·(5 − 1) − 1)/1⌋ + 1 = 8`.
@@ -108,7 +101,7 @@ def conv_output_size(
 
 
 def same_output_size(input_size: int, kernel_size: int, dilation: int = 1) -> Worked:
-    """Returns the output length of a stride-1 convolution with padding='same': the input length.
+    """Return the output length of a stride-1 convolution with padding='same': the input length.
 
     The formula shows the total padding d·(k − 1) and torch's split: ⌊total/2⌋ left, the rest right.
     """
@@ -132,7 +125,7 @@ def conv_output_shape(
     *,
     ndim: int,
 ) -> tuple[Worked, ...]:
-    """Returns one worked output size per spatial dimension of a ConvNd (ndim = 1, 2 or 3).
+    """Return one worked output size per spatial dimension of a ConvNd (ndim = 1, 2 or 3).
 
     Each argument is an int or a tuple of `ndim`; padding may also be 'same' (stride 1 only, as in
     torch) or 'valid' (no padding).
@@ -163,7 +156,7 @@ def conv_transpose_output_size(
     output_padding: int = 0,
     dilation: int = 1,
 ) -> Worked:
-    """Returns the output length of a transposed convolution along one dimension, worked out.
+    """Return the output length of a transposed convolution along one dimension, worked out.
 
     `(H_in − 1)·s − 2·p + d·(k − 1) + output_padding + 1`; torch needs output_padding to be smaller
     than the stride or the dilation.
@@ -176,9 +169,7 @@ def conv_transpose_output_size(
             f"use output_padding ≤ {max(s, d) - 1}",
         )
     value = (h - 1) * s - 2 * p + d * (k - 1) + extra + 1
-    formula = (
-        f"({group_digits(h)} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {extra} + 1 = {group_digits(value)}"
-    )
+    formula = f"({group_digits(h)} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {extra} + 1 = {group_digits(value)}"
     if value < 1:
         unpadded = value + 2 * p
         raise InvalidArgumentError(
@@ -198,7 +189,7 @@ def conv_transpose_output_shape(
     *,
     ndim: int,
 ) -> tuple[Worked, ...]:
-    """Returns one worked output size per spatial dimension of a ConvTransposeNd (ndim = 1, 2 or 3)."""
+    """Return one worked output size per spatial dimension of a ConvTransposeNd (ndim = 1, 2 or 3)."""
     ndim = check_ndim(ndim)
     if isinstance(padding, str):
         raise InvalidArgumentError(
@@ -227,7 +218,7 @@ def pool_output_size(
     dilation: int = 1,
     ceil_mode: bool = False,
 ) -> Worked:
-    """Returns the output length of a max or average pool along one dimension, worked out.
+    """Return the output length of a max or average pool along one dimension, worked out.
 
     stride defaults to kernel_size; dilation exists for max pooling only. Torch allows padding
     ≤ ⌊k/2⌋ whatever the dilation. With ceil_mode the last window may hang over the right edge, but
@@ -237,9 +228,7 @@ def pool_output_size(
     stride = kernel_size if stride is None else stride
     h, k, s, p, d = _check_window(input_size, kernel_size, stride, padding, dilation)
     if kind is PoolKind.AVG and d != 1:
-        raise InvalidArgumentError(
-            f"AvgPool has no dilation, got dilation={d}", "use kind='max' or dilation=1"
-        )
+        raise InvalidArgumentError(f"AvgPool has no dilation, got dilation={d}", "use kind='max' or dilation=1")
     if p > k // 2:
         raise InvalidArgumentError(
             f"padding={p} is more than half the kernel: torch allows p ≤ ⌊k/2⌋ = ⌊{k}/2⌋ = {k // 2}",
@@ -271,7 +260,7 @@ def pool_output_shape(
     *,
     ndim: int,
 ) -> tuple[Worked, ...]:
-    """Returns one worked output size per spatial dimension of a MaxPoolNd or AvgPoolNd."""
+    """Return one worked output size per spatial dimension of a MaxPoolNd or AvgPoolNd."""
     kind, ndim = _pool_kind(kind), check_ndim(ndim)
     kernels = per_dimension("kernel_size", kernel_size, ndim, 1)
     strides = kernels if stride is None else per_dimension("stride", stride, ndim, 1)
@@ -282,18 +271,17 @@ def pool_output_shape(
         return pool_output_size(kind, h, k, s, p, d, ceil_mode)
 
     sizes = _check_spatial(spatial_in, ndim)
-    if kind is PoolKind.AVG and ndim == 3 and any(h < k for h, k in zip(sizes, kernels)):
+    if kind is PoolKind.AVG and ndim == 3 and any(h < k for h, k in zip(sizes, kernels, strict=True)):
         # avg_pool3d alone checks the unpadded input (aten's pool3d_shape_check)
         raise InvalidArgumentError(
-            f"AvgPool3d needs each input size ≥ its kernel, padding not counted: input {sizes}, "
-            f"kernel {kernels}",
+            f"AvgPool3d needs each input size ≥ its kernel, padding not counted: input {sizes}, kernel {kernels}",
             f"use kernel_size ≤ {sizes} or a larger input",
         )
     return _each_axis(one_axis, sizes, kernels, strides, paddings, dilations)
 
 
 def _ceil_mode_size(h: int, k: int, s: int, p: int, d: int, numerator: str) -> tuple[int, str]:
-    """Returns torch's ceil_mode output length and its formula (aten/native/Pool.h)."""
+    """Return torch's ceil_mode output length and its formula (aten/native/Pool.h)."""
     value = -((h + 2 * p - d * (k - 1) - 1) // -s) + 1
     formula = f"⌈({numerator})/{s}⌉ + 1 = {group_digits(value)}"
     last_start = (value - 1) * s
@@ -314,7 +302,7 @@ def _ceil_mode_size(h: int, k: int, s: int, p: int, d: int, numerator: str) -> t
 def _check_window(
     input_size: object, kernel_size: object, stride: object, padding: object, dilation: object
 ) -> tuple[int, int, int, int, int]:
-    """Returns (H_in, k, s, p, d) as ints after checking each is in torch's range."""
+    """Return (H_in, k, s, p, d) as ints after checking each is in torch's range."""
     return (
         check_int("input_size", input_size, 1),
         check_int("kernel_size", kernel_size, 1),
@@ -342,21 +330,21 @@ def _check_window_fits(h: int, k: int, p: int, d: int, max_padding: int | None) 
 
 
 def _check_spatial(spatial_in: object, ndim: int) -> tuple[int, ...]:
-    """Returns the input's spatial sizes after checking there are `ndim` of them, each ≥ 1."""
+    """Return the input's spatial sizes after checking there are `ndim` of them, each ≥ 1."""
     letters = AXIS_LETTERS[ndim]
     if not isinstance(spatial_in, (tuple, list)) or len(spatial_in) != ndim:
         raise InvalidArgumentError(
             f"spatial_in must be a tuple of {ndim} sizes ({', '.join(letters)}), got {spatial_in!r}",
             "leave out the batch and channel dimensions: (N, C, H, W) → (H, W)",
         )
-    return tuple(check_int(f"input size {letter}", v, 1) for letter, v in zip(letters, spatial_in))
+    return tuple(check_int(f"input size {letter}", v, 1) for letter, v in zip(letters, spatial_in, strict=True))
 
 
 def each_axis(compute: Callable[..., T], *columns: Sequence[object]) -> list[tuple[str, T]]:
-    """Returns (axis letter, `compute(*args)`) per axis; errors get the axis (H, W, …) in front."""
+    """Return (axis letter, `compute(*args)`) per axis; errors get the axis (H, W, …) in front."""
     letters = AXIS_LETTERS[len(columns[0])]
     results = []
-    for letter, args in zip(letters, zip(*columns)):
+    for letter, args in zip(letters, zip(*columns, strict=True), strict=True):
         try:
             results.append((letter, compute(*args)))
         except InvalidArgumentError as error:
@@ -365,7 +353,7 @@ def each_axis(compute: Callable[..., T], *columns: Sequence[object]) -> list[tup
 
 
 def _each_axis(compute: Callable[..., Worked], *columns: tuple[int, ...]) -> tuple[Worked, ...]:
-    """Returns `compute` applied per axis, with the axis letter (H_in → W_in) in the symbolic form."""
+    """Return `compute` applied per axis, with the axis letter (H_in → W_in) in the symbolic form."""
     return tuple(
         Worked(worked.value, worked.formula, worked.symbolic.replace("H_", f"{letter}_"))
         for letter, worked in each_axis(compute, *columns)
@@ -373,7 +361,7 @@ def _each_axis(compute: Callable[..., Worked], *columns: tuple[int, ...]) -> tup
 
 
 def _padding_mode(padding: str) -> PaddingMode:
-    """Returns the padding string as a PaddingMode, or raises naming the two torch accepts."""
+    """Return the padding string as a PaddingMode, or raises naming the two torch accepts."""
     try:
         return PaddingMode(padding)
     except ValueError:
@@ -383,7 +371,7 @@ def _padding_mode(padding: str) -> PaddingMode:
 
 
 def _pool_kind(kind: object) -> PoolKind:
-    """Returns `kind` as a PoolKind, or raises naming the two kinds."""
+    """Return `kind` as a PoolKind, or raises naming the two kinds."""
     try:
         return PoolKind(kind)
     except ValueError:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, replace
 
 from inspector.errors import InvalidArgumentError
 from inspector.output_size import (
-    AXIS_LETTERS,
     IntOrTuple,
     check_int,
     check_ndim,
@@ -44,7 +43,7 @@ class PaddingSolution:
 def same_padding(
     kernel_size: int, stride: int = 1, dilation: int = 1, input_size: int | None = None
 ) -> PaddingSolution:
-    """Returns the symmetric padding that keeps the size along one dimension, or why there is none.
+    """Return the symmetric padding that keeps the size along one dimension, or why there is none.
 
     With stride 1 that is p = d·(k − 1)/2 when d·(k − 1) is even. With a stride s > 1 no padding
     keeps the size (the output is about H_in/s); given `input_size`, the answer is the smallest p
@@ -69,7 +68,7 @@ def same_padding(
 def padding_for_target(
     input_size: int, target_size: int, kernel_size: int, stride: int = 1, dilation: int = 1
 ) -> PaddingSolution:
-    """Returns the smallest symmetric padding giving `target_size` along one dimension, or why not.
+    """Return the smallest symmetric padding giving `target_size` along one dimension, or why not.
 
     ⌊(H_in + 2·p − d·(k − 1) − 1)/s⌋ + 1 = T holds exactly when 2·p lies between
     (T − 1)·s + d·(k − 1) + 1 − H_in and that plus s − 1.
@@ -103,7 +102,7 @@ def same_padding_shape(
     *,
     ndim: int,
 ) -> tuple[PaddingSolution, ...]:
-    """Returns `same_padding` for each spatial dimension; reasons start with the axis (H, W, …)."""
+    """Return `same_padding` for each spatial dimension; reasons start with the axis (H, W, …)."""
     ndim = check_ndim(ndim)
     columns = [
         per_dimension("kernel_size", kernel_size, ndim, 1),
@@ -123,7 +122,7 @@ def padding_for_target_shape(
     *,
     ndim: int,
 ) -> tuple[PaddingSolution, ...]:
-    """Returns `padding_for_target` for each spatial dimension; reasons start with the axis."""
+    """Return `padding_for_target` for each spatial dimension; reasons start with the axis."""
     ndim = check_ndim(ndim)
     columns = [
         _sizes("input_size", input_size, ndim),
@@ -136,7 +135,7 @@ def padding_for_target_shape(
 
 
 def _odd_total_padding(k: int, d: int, h: int | None, total: int) -> PaddingSolution:
-    """Returns why stride 1 with an odd d·(k − 1) cannot keep the size with symmetric padding."""
+    """Return why stride 1 with an odd d·(k − 1) cannot keep the size with symmetric padding."""
     left, right = total // 2, total - total // 2
     reason = (
         f"impossible with symmetric padding: d·(k − 1) = {d}·({k} − 1) = {total} is odd; "
@@ -152,7 +151,7 @@ def _odd_total_padding(k: int, d: int, h: int | None, total: int) -> PaddingSolu
 
 
 def _strided_same_padding(k: int, s: int, d: int, h: int | None) -> PaddingSolution:
-    """Returns the smallest padding giving ⌈H_in/s⌉ for a strided convolution, with why."""
+    """Return the smallest padding giving ⌈H_in/s⌉ for a strided convolution, with why."""
     why = (
         f"with stride {s} no padding keeps the size: the output is about H_in/{s}, and torch "
         f"refuses padding='same' for strided convolutions"
@@ -167,18 +166,17 @@ def _strided_same_padding(k: int, s: int, d: int, h: int | None) -> PaddingSolut
 
 
 def _target_too_small(h: int, target: int, k: int, s: int, d: int) -> PaddingSolution:
-    """Returns why a target below the unpadded output cannot be reached: padding only adds."""
+    """Return why a target below the unpadded output cannot be reached: padding only adds."""
     unpadded = conv_output_size(h, k, s, 0, d)
     reason = (
-        f"impossible: padding only makes the output larger, and with p = 0 it is already "
-        f"{unpadded.formula} > {target}"
+        f"impossible: padding only makes the output larger, and with p = 0 it is already {unpadded.formula} > {target}"
     )
     alternatives = ("a larger stride", "a larger kernel or dilation", "a pooling layer after this one")
     return PaddingSolution(False, None, None, reason, None, alternatives)
 
 
 def _odd_total_for_target(h: int, target: int, k: int, d: int, total: int) -> PaddingSolution:
-    """Returns why stride 1 needing an odd number of padded cells has no symmetric answer."""
+    """Return why stride 1 needing an odd number of padded cells has no symmetric answer."""
     left, right = total // 2, total - total // 2
     reason = (
         f"impossible with symmetric padding: the target needs T − H_in + d·(k − 1) = "
@@ -193,7 +191,7 @@ def _odd_total_for_target(h: int, target: int, k: int, d: int, total: int) -> Pa
 
 
 def _sizes(name: str, sizes: object, ndim: int) -> tuple[int, ...]:
-    """Returns `sizes` as `ndim` ints ≥ 1, or raises saying how many are needed."""
+    """Return `sizes` as `ndim` ints ≥ 1, or raises saying how many are needed."""
     if not isinstance(sizes, (tuple, list)) or len(sizes) != ndim:
         raise InvalidArgumentError(
             f"{name} must be a tuple of {ndim} sizes, got {sizes!r}", "leave out batch and channels"
@@ -201,11 +199,8 @@ def _sizes(name: str, sizes: object, ndim: int) -> tuple[int, ...]:
     return tuple(check_int(f"{name}[{i}]", v, 1) for i, v in enumerate(sizes))
 
 
-def _each_axis(
-    solve: Callable[..., PaddingSolution], columns: list[Sequence[object]]
-) -> tuple[PaddingSolution, ...]:
-    """Returns `solve` per axis, with the axis letter in front of each reason."""
+def _each_axis(solve: Callable[..., PaddingSolution], columns: list[Sequence[object]]) -> tuple[PaddingSolution, ...]:
+    """Return `solve` per axis, with the axis letter in front of each reason."""
     return tuple(
-        replace(solution, reason=f"{letter}: {solution.reason}")
-        for letter, solution in each_axis(solve, *columns)
+        replace(solution, reason=f"{letter}: {solution.reason}") for letter, solution in each_axis(solve, *columns)
     )

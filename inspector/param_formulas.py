@@ -33,7 +33,7 @@ GATES = {RecurrentKind.RNN: 1, RecurrentKind.LSTM: 4, RecurrentKind.GRU: 3}
 
 
 def linear_params(in_features: int, out_features: int, bias: bool = True) -> Worked:
-    """Returns the parameters of nn.Linear: weight (out, in) and bias (out), e.g. `784·256 + 256 = 200,960`."""
+    """Return the parameters of nn.Linear: weight (out, in) and bias (out), e.g. `784·256 + 256 = 200,960`."""
     n_in = check_int("in_features", in_features, 1)
     n_out = check_int("out_features", out_features, 1)
     terms = [(_product(n_in, n_out), "in_features·out_features", n_in * n_out)]
@@ -42,10 +42,8 @@ def linear_params(in_features: int, out_features: int, bias: bool = True) -> Wor
     return _sum_of(terms)
 
 
-def bilinear_params(
-    in1_features: int, in2_features: int, out_features: int, bias: bool = True
-) -> Worked:
-    """Returns the parameters of nn.Bilinear: weight (out, in1, in2) and bias (out)."""
+def bilinear_params(in1_features: int, in2_features: int, out_features: int, bias: bool = True) -> Worked:
+    """Return the parameters of nn.Bilinear: weight (out, in1, in2) and bias (out)."""
     n1 = check_int("in1_features", in1_features, 1)
     n2 = check_int("in2_features", in2_features, 1)
     n_out = check_int("out_features", out_features, 1)
@@ -63,7 +61,7 @@ def conv_params(
     bias: bool = True,
     ndim: int = 2,
 ) -> Worked:
-    """Returns the parameters of ConvNd: weight (C_out, C_in/groups, k…) and bias (C_out).
+    """Return the parameters of ConvNd: weight (C_out, C_in/groups, k…) and bias (C_out).
 
     `(C_in/groups)·k_h·k_w·C_out + C_out`, e.g. `(3/1)·3·3·16 + 16 = 448`.
     """
@@ -85,7 +83,7 @@ def conv_transpose_params(
     bias: bool = True,
     ndim: int = 2,
 ) -> Worked:
-    """Returns the parameters of ConvTransposeNd: weight (C_in, C_out/groups, k…) and bias (C_out)."""
+    """Return the parameters of ConvTransposeNd: weight (C_in, C_out/groups, k…) and bias (C_out)."""
     c_in, c_out, g, kernels = _check_conv(in_channels, out_channels, kernel_size, groups, ndim)
     letters = "·".join(KERNEL_LETTERS[len(kernels)])
     weight = c_in * (c_out // g) * math.prod(kernels)
@@ -97,7 +95,7 @@ def conv_transpose_params(
 
 
 def batchnorm_params(num_features: int, affine: bool = True) -> Worked:
-    """Returns the parameters of BatchNormNd: γ (weight) and β (bias), C each when affine.
+    """Return the parameters of BatchNormNd: γ (weight) and β (bias), C each when affine.
 
     The running statistics are buffers: saved in the state_dict, but not learned or counted.
     """
@@ -111,7 +109,7 @@ def batchnorm_params(num_features: int, affine: bool = True) -> Worked:
 def layernorm_params(
     normalized_shape: int | Sequence[int], elementwise_affine: bool = True, bias: bool = True
 ) -> Worked:
-    """Returns the parameters of nn.LayerNorm: weight and (unless bias=False) bias, each of normalized_shape."""
+    """Return the parameters of nn.LayerNorm: weight and (unless bias=False) bias, each of normalized_shape."""
     if isinstance(normalized_shape, (tuple, list)):
         shape = per_dimension("normalized_shape", normalized_shape, len(normalized_shape), 1)
     else:
@@ -128,7 +126,7 @@ def layernorm_params(
 
 
 def groupnorm_params(num_groups: int, num_channels: int, affine: bool = True) -> Worked:
-    """Returns the parameters of nn.GroupNorm: weight and bias of num_channels each when affine."""
+    """Return the parameters of nn.GroupNorm: weight and bias of num_channels each when affine."""
     g = check_int("num_groups", num_groups, 1)
     c = check_int("num_channels", num_channels, 1)
     if c % g:
@@ -142,7 +140,7 @@ def groupnorm_params(num_groups: int, num_channels: int, affine: bool = True) ->
 
 
 def embedding_params(num_embeddings: int, embedding_dim: int) -> Worked:
-    """Returns the parameters of nn.Embedding: one weight row of embedding_dim per token."""
+    """Return the parameters of nn.Embedding: one weight row of embedding_dim per token."""
     n = check_int("num_embeddings", num_embeddings, 1)
     dim = check_int("embedding_dim", embedding_dim, 1)
     return _sum_of([(_product(n, dim), "num_embeddings·embedding_dim", n * dim)])
@@ -157,7 +155,7 @@ def rnn_params(
     bidirectional: bool = False,
     proj_size: int = 0,
 ) -> Worked:
-    """Returns the parameters of nn.RNN, nn.LSTM or nn.GRU, worked layer by layer.
+    """Return the parameters of nn.RNN, nn.LSTM or nn.GRU, worked layer by layer.
 
     Per layer and direction: gates·H·(input + H_r) + 2·gates·H with biases, where gates is 1, 4 or 3
     and H_r is proj_size if set, else H; a projection adds weight_hr (proj_size, H). Layers after
@@ -195,7 +193,7 @@ def multihead_attention_params(
     kdim: int | None = None,
     vdim: int | None = None,
 ) -> Worked:
-    """Returns the parameters of nn.MultiheadAttention: q/k/v projections, out_proj, bias_k/bias_v.
+    """Return the parameters of nn.MultiheadAttention: q/k/v projections, out_proj, bias_k/bias_v.
 
     With kdim = vdim = embed_dim the three projections are one in_proj_weight (3·E, E).
     """
@@ -204,8 +202,7 @@ def multihead_attention_params(
     if e % heads:
         raise InvalidArgumentError(
             f"embed_dim={e} is not divisible by num_heads={heads}",
-            f"use num_heads {_or(_nearest_divisors(e, heads))}, "
-            f"or embed_dim {_or(_nearest_multiples(e, heads))}",
+            f"use num_heads {_or(_nearest_divisors(e, heads))}, or embed_dim {_or(_nearest_multiples(e, heads))}",
         )
     k_dim = e if kdim is None else check_int("kdim", kdim, 1)
     v_dim = e if vdim is None else check_int("vdim", vdim, 1)
@@ -228,7 +225,7 @@ def multihead_attention_params(
 def transformer_encoder_layer_params(
     d_model: int, nhead: int, dim_feedforward: int = 2048, bias: bool = True
 ) -> Worked:
-    """Returns the parameters of nn.TransformerEncoderLayer: attention, two Linears, two LayerNorms."""
+    """Return the parameters of nn.TransformerEncoderLayer: attention, two Linears, two LayerNorms."""
     attention = multihead_attention_params(d_model, nhead, bias=bias)
     d = check_int("d_model", d_model, 1)
     ff = check_int("dim_feedforward", dim_feedforward, 1)
@@ -250,7 +247,7 @@ def transformer_encoder_layer_params(
 def _check_conv(
     in_channels: object, out_channels: object, kernel_size: object, groups: object, ndim: object
 ) -> tuple[int, int, int, tuple[int, ...]]:
-    """Returns (C_in, C_out, groups, kernel sizes) after torch's checks, groups dividing both."""
+    """Return (C_in, C_out, groups, kernel sizes) after torch's checks, groups dividing both."""
     dims = check_ndim(ndim)
     c_in = check_int("in_channels", in_channels, 1)
     c_out = check_int("out_channels", out_channels, 1)
@@ -267,7 +264,7 @@ def _check_conv(
 
 
 def _check_projection(kind: RecurrentKind, proj_size: object, hidden: int) -> int:
-    """Returns proj_size after torch's checks: LSTM only, and smaller than hidden_size."""
+    """Return proj_size after torch's checks: LSTM only, and smaller than hidden_size."""
     projection = check_int("proj_size", proj_size, 0)
     if projection and kind is not RecurrentKind.LSTM:
         raise InvalidArgumentError(
@@ -282,7 +279,7 @@ def _check_projection(kind: RecurrentKind, proj_size: object, hidden: int) -> in
 
 
 def _recurrent_layer(gates: int, hidden: int, inputs: int, projection: int, bias: bool) -> Worked:
-    """Returns one direction of one recurrent layer: weight_ih, weight_hh, biases, weight_hr."""
+    """Return one direction of one recurrent layer: weight_ih, weight_hh, biases, weight_hr."""
     recurrent = projection or hidden
     gate_rows = f"{gates}·{group_digits(hidden)}"
     value = gates * hidden * (inputs + recurrent)
@@ -297,7 +294,7 @@ def _recurrent_layer(gates: int, hidden: int, inputs: int, projection: int, bias
 
 
 def _recurrent_kind(mode: object) -> RecurrentKind:
-    """Returns `mode` as a RecurrentKind, or raises naming the three."""
+    """Return `mode` as a RecurrentKind, or raises naming the three."""
     try:
         return RecurrentKind(mode)
     except ValueError:
@@ -305,7 +302,7 @@ def _recurrent_kind(mode: object) -> RecurrentKind:
 
 
 def _sum_of(terms: list[Term]) -> Worked:
-    """Returns the sum of the terms, with the worked and letter formulas joined by ' + '."""
+    """Return the sum of the terms, with the worked and letter formulas joined by ' + '."""
     if not terms:
         return Worked(0, "no parameters = 0", "0")
     value = sum(term[2] for term in terms)
@@ -314,17 +311,17 @@ def _sum_of(terms: list[Term]) -> Worked:
 
 
 def _product(*factors: int) -> str:
-    """Returns the factors joined by `·`, e.g. `784·256`."""
+    """Return the factors joined by `·`, e.g. `784·256`."""
     return "·".join(group_digits(f) for f in factors)
 
 
 def _times(count: int, formula: str) -> str:
-    """Returns `formula`, multiplied by `count` when there is more than one direction."""
+    """Return `formula`, multiplied by `count` when there is more than one direction."""
     return formula if count == 1 else f"{count}·({formula})"
 
 
 def _nearest_divisors(n: int, near: int) -> list[int]:
-    """Returns the divisors of n just below and just above `near` (one when they coincide)."""
+    """Return the divisors of n just below and just above `near` (one when they coincide)."""
     divisors = [d for d in range(1, n + 1) if n % d == 0]
     below = max(d for d in divisors if d <= near)
     above = [d for d in divisors if d >= near]
@@ -332,11 +329,11 @@ def _nearest_divisors(n: int, near: int) -> list[int]:
 
 
 def _nearest_multiples(n: int, factor: int) -> list[int]:
-    """Returns the multiples of `factor` just below and just above n (ignoring 0)."""
+    """Return the multiples of `factor` just below and just above n (ignoring 0)."""
     below = n // factor * factor
     return [m for m in (below, below + factor) if m > 0]
 
 
 def _or(values: list[int]) -> str:
-    """Returns the values as `a or b`."""
+    """Return the values as `a or b`."""
     return " or ".join(str(v) for v in values)

@@ -60,7 +60,7 @@ class InputWindow:
 
 
 def receptive_field(layers: Sequence[WindowSpec]) -> list[ReceptiveFieldRow]:
-    """Returns one row per layer: receptive field, jump and start, each worked from the row before."""
+    """Return one row per layer: receptive field, jump and start, each worked from the row before."""
     receptive, jump, start = 1, 1, 0.0
     rows = []
     for layer in layers:
@@ -88,11 +88,11 @@ def input_window(
     dilation: int = 1,
     input_size: int | None = None,
 ) -> InputWindow:
-    """Returns the padded-input and input cells that output cell `out_index` reads, in order.
+    """Return the padded-input and input cells that output cell `out_index` reads, in order.
 
     The window starts at out_index·s in the padded input and takes every d-th cell, k of them.
     With `input_size`, cells past the end are dropped and out_index is checked: its window must
-    start inside the input or the left padding, the most any layer allows (pools with ceil_mode).
+    start inside the padded input (a padded conv's last window may read padding only).
     """
     index = check_int("out_index", out_index, 0)
     k = check_int("kernel_size", kernel_size, 1)
@@ -100,11 +100,11 @@ def input_window(
     p = check_int("padding", padding, 0)
     d = check_int("dilation", dilation, 1)
     end = None if input_size is None else check_int("input_size", input_size, 1)
-    if end is not None and index * s >= end + p:
+    if end is not None and index * s >= end + 2 * p:
         raise InvalidArgumentError(
-            f"output cell {index} would start at {index}·{s} = {index * s}, past the input and "
-            f"left padding ({end} + {p} cells)",
-            f"use out_index ≤ {(end + p - 1) // s}",
+            f"output cell {index} would start at {index}·{s} = {index * s}, past the padded input "
+            f"({end} + 2·{p} = {end + 2 * p} cells)",
+            f"use out_index ≤ {(end + 2 * p - 1) // s}",
         )
     padded = tuple(index * s + i * d for i in range(k))
     real = tuple(x - p for x in padded if x >= p and (end is None or x - p < end))
@@ -112,7 +112,7 @@ def input_window(
 
 
 def _check_layer(layer: WindowSpec) -> tuple[int, int, int, int]:
-    """Returns the layer's (k, s, p, d) checked, naming the layer in any error."""
+    """Return the layer's (k, s, p, d) checked, naming the layer in any error."""
     if not isinstance(layer, WindowSpec):
         raise InvalidArgumentError(f"expected a WindowSpec, got {layer!r}", "WindowSpec(name, k, …)")
     try:
@@ -127,6 +127,6 @@ def _check_layer(layer: WindowSpec) -> tuple[int, int, int, int]:
 
 
 def _position(value: float) -> str:
-    """Returns a position as `2`, `0.5` or `−1.5` (no trailing `.0`, a true minus sign)."""
+    """Return a position as `2`, `0.5` or `−1.5` (no trailing `.0`, a true minus sign)."""
     text = str(int(value)) if value == int(value) else str(value)
     return text.replace("-", "−")

@@ -27,11 +27,11 @@ POOL = {
     ("max", 1): nn.MaxPool1d, ("max", 2): nn.MaxPool2d, ("max", 3): nn.MaxPool3d,
     ("avg", 1): nn.AvgPool1d, ("avg", 2): nn.AvgPool2d, ("avg", 3): nn.AvgPool3d,
 }  # fmt: skip
-EXAMPLES = settings(max_examples=250, deadline=None)
+EXAMPLES = settings(max_examples=200, deadline=None)
 
 
 def torch_spatial_shape(build, spatial: tuple[int, ...], requires_grad: bool = False):
-    """Returns the real layer's output spatial shape on a (1, 1, *spatial) input, or None if torch fails."""
+    """Return the real layer's output spatial shape on a (1, 1, *spatial) input, or None if torch fails."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # zero-element init and even-kernel 'same' warnings
@@ -43,7 +43,7 @@ def torch_spatial_shape(build, spatial: tuple[int, ...], requires_grad: bool = F
 
 
 def our_shape(compute):
-    """Returns our predicted shape, or None if we raise InvalidArgumentError."""
+    """Return our predicted shape, or None if we raise InvalidArgumentError."""
     try:
         return tuple(worked.value for worked in compute())
     except InvalidArgumentError:
@@ -167,10 +167,12 @@ def test_conv_transpose_matches_torch(data, ndim):
         )  # fmt: skip
 
     expected = torch_spatial_shape(build, spatial)
+    if expected is not None and 0 in expected:
+        # torch's CPU kernels return some empty outputs, e.g. (0, 4), that its meta kernels and
+        # ConvTranspose1d refuse ("Output size is too small"); we refuse every empty output
+        expected = None
     ours = our_shape(
-        lambda: conv_transpose_output_shape(
-            spatial, kernel, stride, padding, output_padding, dilation, ndim=ndim
-        )
+        lambda: conv_transpose_output_shape(spatial, kernel, stride, padding, output_padding, dilation, ndim=ndim)
     )
     assert ours == expected
 
@@ -208,9 +210,7 @@ def test_pool_matches_torch(data, kind, ndim, ceil_mode):
     def build():
         return POOL[kind, ndim](kernel, stride=stride, padding=padding, ceil_mode=ceil_mode, **extra)
 
-    ours = our_shape(
-        lambda: pool_output_shape(kind, spatial, kernel, stride, padding, dilation, ceil_mode, ndim=ndim)
-    )
+    ours = our_shape(lambda: pool_output_shape(kind, spatial, kernel, stride, padding, dilation, ceil_mode, ndim=ndim))
     # max_pool1d has its own kernel without autograd: check both of torch's paths
     for requires_grad in (False, True):
         assert ours == torch_spatial_shape(build, spatial, requires_grad)
@@ -305,5 +305,5 @@ def test_kernel_larger_than_padded_input_names_sizes_and_fix():
 
 
 def test_errors_along_an_axis_name_it():
-    with pytest.raises(InvalidArgumentError, match="^along W: "):
+    with pytest.raises(InvalidArgumentError, match=r"^along W: "):
         conv_output_shape((8, 2), 3, ndim=2)
