@@ -28,7 +28,12 @@ USER_ERROR = 2
 # Subcommands that live in their own modules. Each module defines
 # `add_command(commands: argparse._SubParsersAction) -> None`, whose parser calls
 # `set_defaults(handler=...)` with a function `(args: argparse.Namespace) -> str` returning the output.
-EXTRA_COMMANDS: tuple[str, ...] = ()
+EXTRA_COMMANDS: tuple[str, ...] = (
+    "inspector.init_cli",
+    "inspector.builder_cli",
+    "inspector.planner_cli",
+    "inspector.checkpoint_cli",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -1,31 +1,102 @@
-"""The shape doctor: for a module that could not take its input, the reason in words and the fix.
+"""The shape doctor: for a layer that could not take its input, the reason in words and the fixes.
 
 Dispatch is by a registry keyed on the layer class (subclasses included via the MRO), so a user's
-subclass of nn.Linear gets the Linear advice.
+subclass of nn.Linear gets the Linear advice. A rule sees a `FailureSite`: the built module, what
+it received, and, inside a network spec, its position and the layers before it; it returns a
+`Finding` (the reason, what the layer takes, and `Fix`es that `fixes.apply_fix` applies), or None
+when it sees nothing wrong. The rules live in `doctor_rules` and `doctor_spatial`, the registry
+in `doctor_registry`.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from torch import nn
 
-from inspector.shapes import ShapeTree
+from inspector import doctor_rules, doctor_spatial  # noqa: F401  (importing them registers the rules)
+from inspector.doctor_registry import (  # noqa: F401  (re-exported: the builder and tests use them from here)
+    FailureSite,
+    Finding,
+    PreviousLayer,
+    at_network_input,
+    diagnoses,
+    rule_for,
+)
+from inspector.dtypes import DType, resolve_dtype
+from inspector.fixes import Fix, set_input
+from inspector.layer_specs import BY_CLASS
+from inspector.shapes import ShapeTree, format_shape_tree
 
-Diagnosis = Callable[[nn.Module, list[int]], str | None]
-_DIAGNOSES: dict[type[nn.Module], Diagnosis] = {}
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The doctor's answer for one failing layer."""
+
+    layer_index: int | None
+    layer_name: str
+    layer_type: str
+    input_shape: tuple[int, ...]
+    expected: str
+    reason: str
+    fixes: tuple[Fix, ...] = field(default_factory=tuple)
+    torch_message: str = ""
+
+    def hint(self) -> str:
+        """Return the reason and the fixes as one line, for an error message."""
+        fixes = [fix.description for fix in self.fixes]
+        if len(fixes) > 1:
+            return f"{self.reason}; fixes: " + "; ".join(f"({n}) {text}" for n, text in enumerate(fixes, 1))
+        return f"{self.reason}; fix: {fixes[0]}" if fixes else self.reason
+
+    def to_dict(self) -> dict[str, object]:
+        """Return the JSON form."""
+        return {
+            "layer_index": self.layer_index, "layer_name": self.layer_name, "layer_type": self.layer_type,
+            "input_shape": list(self.input_shape), "expected": self.expected, "reason": self.reason,
+            "fixes": [fix.to_dict() for fix in self.fixes], "torch_message": self.torch_message,
+        }  # fmt: skip
 
 
-def diagnoses(*classes: type[nn.Module]) -> Callable[[Diagnosis], Diagnosis]:
-    """Register the decorated function as the diagnosis for these layer classes."""
+def find_problem(site: FailureSite) -> Finding | None:
+    """Return what is wrong with `site` by the registered rules, or None when they see nothing wrong.
 
-    def register(function: Diagnosis) -> Diagnosis:
-        for cls in classes:
-            _DIAGNOSES[cls] = function
-        return function
+    The input's dtype is checked first; a network fed an unbatched image gets the batch-dimension
+    fix first, because later rules would otherwise fit each layer to the wrong shape.
+    """
+    finding = _wrong_dtype(site) or _class_rule(site)
+    unbatched = _unbatched_input_fix(site)
+    if finding is None or unbatched is None:
+        return finding
+    return Finding(f"{finding.reason}; the network input {format_shape_tree(list(site.network_input or ()))} "
+                   "has no batch dimension", finding.expected, (unbatched, *finding.fixes))
 
-    return register
+
+def diagnose(site: FailureSite) -> Diagnosis:
+    """Return the diagnosis of `site`: the rules' finding, or torch's own message when none applies."""
+    kind = type(site.module).__name__
+    finding = find_problem(site) or Finding(
+        f"{kind} could not take the input {format_shape_tree(list(site.input_shape))}: {site.torch_message}", "—"
+    )
+    return Diagnosis(site.index, site.name or kind, kind, site.input_shape, finding.expected, finding.reason,
+                     finding.fixes, site.torch_message)
+
+
+def diagnose_failure(module: nn.Module, input_shape: ShapeTree) -> str | None:
+    """Return the one-line fix for `module` failing on `input_shape` (outside a spec), or None."""
+    shape = _first_shape(input_shape)
+    if shape is None:
+        return None
+    finding = find_problem(FailureSite(module, tuple(shape)))
+    if finding is None:
+        return None
+    return Diagnosis(None, "", type(module).__name__, tuple(shape), finding.expected, finding.reason,
+                     finding.fixes).hint()
+
+
+def _class_rule(site: FailureSite) -> Finding | None:
+    rule = rule_for(site.module)
+    return rule(site) if rule is not None else None
 
 
 def _first_shape(tree: ShapeTree) -> list[int] | None:
@@ -38,60 +109,36 @@ def _first_shape(tree: ShapeTree) -> list[int] | None:
     return None
 
 
-def diagnose_failure(module: nn.Module, input_shape: ShapeTree) -> str | None:
-    """Return the fix for `module` failing on `input_shape`, or None when no rule applies."""
-    shape = _first_shape(input_shape)
-    if shape is None:
+def _wrong_dtype(site: FailureSite) -> Finding | None:
+    if site.input_dtype is None or site.input_dtype.is_floating_point or isinstance(site.module, nn.Embedding):
         return None
-    for cls in type(module).__mro__:
-        if cls in _DIAGNOSES:
-            return _DIAGNOSES[cls](module, shape)
-    return None
+    kind = type(site.module).__name__
+    reason = (f"{kind} computes with floating-point weights, but its input {format_shape_tree(list(site.input_shape))} "
+              f"holds {site.input_dtype} integers")
+    fixes = ()
+    network_dtype = site.network_input_dtype
+    if network_dtype is not None and not resolve_dtype(network_dtype, floating_only=False).is_floating_point:
+        fixes = (Fix("make the input floating point: X = X.float()", (set_input(dtype=DType.FLOAT32.value),),
+                     "X = X.float()"),)
+    return Finding(reason, f"{format_shape_tree(list(site.input_shape))} of floats", fixes)
 
 
-@diagnoses(nn.Linear)
-def _linear(module: nn.Linear, shape: list[int]) -> str | None:
-    last = shape[-1]
-    if last == module.in_features:
+def _unbatched_input_fix(site: FailureSite) -> Fix | None:
+    """Return the unsqueeze(0) fix when the spec's first layer took the input as unbatched (C, …).
+
+    Only once a Flatten has run: on an unbatched input it merges the spatial dimensions but keeps
+    the channels apart, which is what then fails; before that, the layers work unbatched.
+    """
+    if site.network_input is None or not any(p.layer_class is nn.Flatten for p in site.previous):
         return None
-    if len(shape) >= 3:
-        flat = math.prod(shape[1:])
-        product = "·".join(str(dim) for dim in shape[1:])
-        return (
-            f"Linear multiplies the last dimension ({last}) by in_features={module.in_features}; the input "
-            f"{tuple(shape)} still has its {len(shape) - 1} feature dimensions — add nn.Flatten() before it "
-            f"and set in_features={flat} (= {product})"
-        )
-    return (
-        f"Linear expects the last dimension to be in_features={module.in_features}, got {last}: set in_features={last}"
+    first = BY_CLASS.get(site.previous[0].layer_class)
+    if first is None or not first.spatial_ndim or len(site.network_input) != first.spatial_ndim + 1:
+        return None
+    batched = (1, *site.network_input)
+    return Fix(
+        f"add the batch dimension: X.unsqueeze(0) makes {format_shape_tree(list(site.network_input))} into "
+        f"{format_shape_tree(list(batched))} ({first.name} ran it as one unbatched sample, so later layers "
+        "see no batch)",
+        (set_input(batched),),
+        "X = X.unsqueeze(0)",
     )
-
-
-@diagnoses(nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
-def _conv(module: nn.Module, shape: list[int]) -> str | None:
-    spatial = len(module.kernel_size)
-    if len(shape) < spatial + 1:
-        missing = spatial + 1 - len(shape)
-        lead = "(1,) * " + str(missing + 1) if missing > 1 else "(1, 1)"
-        return (
-            f"{type(module).__name__} takes (N, C, {'…' if spatial > 2 else 'H, W' if spatial == 2 else 'L'}) "
-            f"or unbatched (C, …) input; {tuple(shape)} lacks the channel (and batch) dimension — use "
-            f"X.view({lead} + X.shape) or X.unsqueeze(0).unsqueeze(0)"
-        )
-    channels = shape[-spatial - 1]
-    if channels != module.in_channels:
-        return f"the input has {channels} channels but in_channels={module.in_channels}: set in_channels={channels}"
-    return "the kernel (with dilation) is larger than the padded input: add padding or use a smaller kernel"
-
-
-@diagnoses(nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
-def _batchnorm(module: nn.Module, shape: list[int]) -> str | None:
-    channels = shape[1] if len(shape) > 1 else shape[0]
-    if channels != module.num_features:
-        return f"the input has {channels} channels but num_features={module.num_features}: set num_features={channels}"
-    return None
-
-
-@diagnoses(nn.Embedding)
-def _embedding(module: nn.Embedding, shape: list[int]) -> str | None:
-    return f"Embedding takes integer token ids (dtype int64) below num_embeddings={module.num_embeddings}"
