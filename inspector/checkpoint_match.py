@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import torch
 from torch import nn
 
-from inspector.checkpoint import CheckpointReport
+from inspector.checkpoint import CheckpointReport, max_checkpoint_bytes, read_checkpoint
+from inspector.errors import InvalidArgumentError
 from inspector.zoo import build_zoo_model
 
 WRAPPER_PREFIXES = ("module.", "_orig_mod.", "model.")
@@ -116,3 +119,38 @@ def match_module(checkpoint: CheckpointReport, model: nn.Module, label: str | No
     with torch.no_grad():
         shapes = _model_shapes(model)
     return compare_shapes(checkpoint, shapes, label or type(model).__name__)
+
+
+def inspect_checkpoint_bytes(
+    filename: str, data: bytes, against: str | None = None, options: Mapping[str, object] | None = None
+) -> tuple[CheckpointReport, CheckpointMatch | None]:
+    """Return the report (and the match with zoo model `against`) of an uploaded file's bytes.
+
+    The bytes go to a private temporary file with the upload's suffix, which decides the safe
+    loader, and the file is removed afterwards.
+    """
+    suffix = Path(str(filename)).suffix.lower()
+    if len(data) > max_checkpoint_bytes():
+        raise InvalidArgumentError(
+            f"{filename} is {len(data) / 2**20:,.0f} MB, over the {max_checkpoint_bytes() / 2**20:,.0f} MB limit"
+        )
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"upload{suffix}"
+        path.write_bytes(data)
+        report = read_checkpoint(path)
+    report = replace(report, path=str(filename))
+    return report, match_checkpoint(report, against, options) if against else None
+
+
+def example_checkpoint(model_name: str, file_format: str = "safetensors") -> tuple[str, bytes]:
+    """Return (filename, bytes) of a freshly initialised zoo model's state_dict, to try the page with."""
+    model = build_zoo_model(model_name, device="cpu")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{model_name}.{'safetensors' if file_format == 'safetensors' else 'pt'}"
+        if file_format == "safetensors":
+            from safetensors.torch import save_file
+
+            save_file({k: v.contiguous() for k, v in model.state_dict().items()}, path)
+        else:
+            torch.save(model.state_dict(), path)
+        return path.name, path.read_bytes()

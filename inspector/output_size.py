@@ -50,14 +50,20 @@ def group_digits(number: int) -> str:
     return group_thousands(number) if abs(number) >= 10_000 else str(number)
 
 
-def check_int(name: str, value: object, minimum: int) -> int:
-    """Return `value` as an int, after checking it is a whole number (not a bool) ≥ `minimum`."""
+# Sizes past torch's int32 indexing are typos, not layers: refusing them keeps every formula fast.
+MAX_SIZE = 2**31 - 1
+
+
+def check_int(name: str, value: object, minimum: int, maximum: int = MAX_SIZE) -> int:
+    """Return `value` as an int, after checking it is a whole number (not a bool) in [minimum, maximum]."""
     if isinstance(value, bool) or not isinstance(value, Integral):
         whole = isinstance(value, float) and math.isfinite(value) and value.is_integer()
         hint = f"use {name}={int(value)}" if whole else f"use a whole number ≥ {minimum}"
         raise InvalidArgumentError(f"{name} must be an int, got {value!r} ({type(value).__name__})", hint)
     if value < minimum:
         raise InvalidArgumentError(f"{name} must be ≥ {minimum}, got {value}", f"use {name}={minimum} or more")
+    if value > maximum:
+        raise InvalidArgumentError(f"{name} must be ≤ {maximum:,}, got {value:,}")
     return int(value)
 
 

@@ -322,7 +322,9 @@ def _times(count: int, formula: str) -> str:
 
 def _nearest_divisors(n: int, near: int) -> list[int]:
     """Return the divisors of n just below and just above `near` (one when they coincide)."""
-    divisors = [d for d in range(1, n + 1) if n % d == 0]
+    # Pairs (d, n/d) up to √n: fast even for n near 2³¹.
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    divisors = sorted({*small, *(n // d for d in small)})
     below = max(d for d in divisors if d <= near)
     above = [d for d in divisors if d >= near]
     return sorted({below, above[0]}) if above else [below]

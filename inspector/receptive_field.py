@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from inspector.errors import InvalidArgumentError
 from inspector.output_size import check_int
 
+MAX_WINDOW = 4096
+
 
 @dataclass(frozen=True)
 class WindowSpec:
@@ -95,7 +97,8 @@ def input_window(
     start inside the padded input (a padded conv's last window may read padding only).
     """
     index = check_int("out_index", out_index, 0)
-    k = check_int("kernel_size", kernel_size, 1)
+    # The window is listed cell by cell, for a picture: a kernel past the widest widget is refused.
+    k = check_int("kernel_size", kernel_size, 1, MAX_WINDOW)
     s = check_int("stride", stride, 1)
     p = check_int("padding", padding, 0)
     d = check_int("dilation", dilation, 1)

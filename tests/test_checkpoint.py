@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -159,3 +160,19 @@ def test_cli_refusal_has_no_side_effect_in_a_fresh_process(tmp_path):
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "refused" in result.stderr
     assert not marker.exists()
+
+
+def test_checkpoint_page_lists_and_matches():
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parent.parent
+    page = AppTest.from_file(str(root / "app_pages" / "checkpoint_inspector.py"), default_timeout=120).run()
+    assert not page.exception and page.info  # nothing chosen yet: a hint, no error
+    page.selectbox(key="ckpt.example").set_value("lenet5").run()
+    model = ZOO["lenet5"].build()
+    # the metrics show what torch's state_dict holds
+    assert page.metric[1].value == f"{sum(t.numel() for t in model.state_dict().values()):,}"
+    page.selectbox(key="ckpt.against").set_value("resnet18").run()
+    assert not page.exception and "does not fit resnet18" in page.error[0].value
+    page.selectbox(key="ckpt.against").set_value("lenet5").run()
+    assert page.success[0].value == "this file fits lenet5"

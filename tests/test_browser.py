@@ -1,0 +1,143 @@
+"""End to end: a real `streamlit run app.py` server driven by a real headless Chromium.
+
+The page loads, a setting changed through the browser changes the shape torch reports, and a
+screenshot of each page is written to tests/artifacts/ (and copied to docs/screenshots/ for the
+README). Skips when Debian's Chromium or the playwright package is missing.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from models import ZOO
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+STARTUP_S = 90  # importing torch and streamlit on a busy 2-core machine
+RENDER_MS = 60_000
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is missing (.ci/run installs Debian's chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _wait_healthy(url: str, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + STARTUP_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {server.returncode}: {server.stdout.read()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {STARTUP_S} s")
+
+
+@pytest.fixture(scope="module")
+def app_url() -> Iterator[str]:
+    port = _free_port()
+    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+               "--server.fileWatcherType", "none"]
+    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        _wait_healthy(url, server)
+        yield url
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+@pytest.fixture(scope="module")
+def page(app_url: str) -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser.new_page(viewport={"width": 1440, "height": 1000})
+        finally:
+            browser.close()
+
+
+def _screenshot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(0, 0)  # no hover toolbar or focus ring in the picture
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.set_viewport_size({"width": 1440, "height": 2000})  # the app scrolls inside its own pane: show it all
+    page.wait_for_timeout(2000)  # let the layout settle and plotly draw before the picture is taken
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    shutil.copyfile(path, SCREENSHOTS / f"{name}.png")
+
+
+def _metric(page: object, label: str) -> object:
+    return page.locator('[data-testid="stMetric"]', has_text=label).locator('[data-testid="stMetricValue"]')
+
+
+def _stat(page: object, key: str) -> object:
+    """Return the large value of a keyed `ui.layer_views.stat` block."""
+    return page.locator(f".st-key-{key} h3")
+
+
+def test_layer_lab_kernel_change_shows_torch_output(app_url: str, page: object) -> None:
+    page.goto(f"{app_url}/?layer=Conv2d&cell=2,3", wait_until="domcontentloaded")
+    output = _stat(page, "lab-output")
+    sync_api.expect(output).to_have_text("(1, 1, 8, 8)", timeout=RENDER_MS)
+    kernel_h = page.locator('input[aria-label="kernel_size (H)"]')
+    kernel_h.fill("5")
+    kernel_h.press("Enter")
+    expected = tuple(nn.Conv2d(1, 1, kernel_size=(5, 3), padding=1)(torch.zeros(1, 1, 8, 8)).shape)
+    sync_api.expect(output).to_have_text(str(expected), timeout=RENDER_MS)
+    sync_api.expect(page).to_have_url(re.compile("kernel_size=5%2C3"), timeout=RENDER_MS)  # in the shareable link
+
+    # clicking an output cell in the picture chooses it: the sliders and the link follow
+    output_grid = page.locator(".js-plotly-plot .scatterlayer .trace").last.locator(".point")
+    sync_api.expect(output_grid).to_have_count(expected[-2] * expected[-1], timeout=RENDER_MS)
+    row, col = expected[-2] - 2, expected[-1] - 2
+    cell = output_grid.nth(row * expected[-1] + col)
+    cell.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)  # plotly listens on its drag layer: click the point's place, not the element
+    box = cell.bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    sync_api.expect(page).to_have_url(re.compile(f"cell={row}%2C{col}"), timeout=RENDER_MS)
+    _screenshot(page, "layer_lab")
+
+
+def test_model_inspector_shows_alexnet(app_url: str, page: object) -> None:
+    page.goto(f"{app_url}/model_inspector?model=alexnet", wait_until="domcontentloaded")
+    total = sum(p.numel() for p in ZOO["alexnet"].build().parameters())
+    sync_api.expect(_metric(page, "Total parameters")).to_have_text(f"{total:,}", timeout=RENDER_MS)
+    sync_api.expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=RENDER_MS)
+    _screenshot(page, "model_inspector")

@@ -1,0 +1,145 @@
+"""The figure builders against torch: the cells drawn as read are the cells a real layer reads.
+
+Which input cells feed one output cell is found the way autograd sees it: the gradient of that
+output with respect to the input is non-zero exactly there (weights set to one, so no tap is
+silently zero). The model charts' bars must add up to the report's totals.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from inspector.chart_data import axis_windows, layer_groups, read_input_cells, shape_flow
+from inspector.charts import (
+    Cell,
+    flops_figure,
+    matmul_figure,
+    output_cell_from_point,
+    params_figure,
+    shape_flow_figure,
+    sliding_window_figure,
+)
+from inspector.shapes import format_shape_tree
+from inspector.zoo import inspect_named_model
+
+
+def cells_torch_reads(layer: nn.Module, input_sizes: tuple[int, ...], out_index: tuple[int, ...]) -> set[tuple]:
+    """Return the input cells whose value changes output cell `out_index` of `layer`: ∂out/∂x ≠ 0."""
+    if isinstance(layer, (nn.Conv1d, nn.Conv2d)):
+        nn.init.ones_(layer.weight)
+    x = torch.rand(1, 1, *input_sizes, dtype=torch.float64, requires_grad=True)
+    layer.double()(x)[(0, 0, *out_index)].backward()
+    return {tuple(index) for index in x.grad[0, 0].nonzero().tolist()}
+
+
+def highlighted_cells(figure, ndim: int) -> set[tuple]:
+    """Return the input cells the figure's heatmap marks as read (it is drawn at input coordinates)."""
+    heatmap = figure.data[0]
+    return {(heatmap.y[row_index], heatmap.x[col_index])[-ndim:]
+            for row_index, row in enumerate(heatmap.z) for col_index, value in enumerate(row)
+            if value == Cell.READ_INPUT}
+
+
+CONV2D_CASES = [
+    # (kernel, stride, padding, dilation, input H×W, output cell)
+    ((5, 3), 1, (2, 1), 1, (8, 8), (2, 3)),  # the notes' example: 8×8, kernel (5, 3), padding (2, 1)
+    (3, 2, 1, 1, (9, 7), (0, 0)),  # the corner: the window hangs into the padding
+    (3, 2, 1, 1, (9, 7), (4, 3)),  # the last cell of each axis
+    (3, 1, 2, 2, (10, 10), (5, 1)),  # dilation 2: taps two cells apart
+    ((2, 4), (3, 1), 0, (1, 2), (11, 12), (3, 5)),
+    (3, 1, "same", 1, (6, 6), (0, 5)),
+    pytest.param(4, 1, "same", 1, (6, 6), (5, 0),  # even kernel: torch pads 1 before, 2 after
+                 marks=pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")),
+]
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding", "dilation", "size", "cell"), CONV2D_CASES)
+def test_conv2d_window_highlights_the_cells_torch_reads(kernel, stride, padding, dilation, size, cell) -> None:
+    layer = nn.Conv2d(1, 1, kernel, stride=stride, padding=padding, dilation=dilation, bias=False)
+    args = {"kernel_size": kernel, "stride": stride, "padding": padding, "dilation": dilation}
+    axes = axis_windows(args, 2)
+    output_size = tuple(layer(torch.zeros(1, 1, *size)).shape[-2:])
+    figure = sliding_window_figure(size, output_size, axes, cell)
+    expected = cells_torch_reads(layer, size, cell)
+    assert highlighted_cells(figure, 2) == expected
+    assert read_input_cells(size, axes, cell) == expected
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding", "ceil_mode", "size", "cell"), [
+    (3, 2, 1, False, 9, 4),
+    (3, 2, 0, True, 8, 3),  # ceil_mode: the last window hangs past the end; those cells do not count
+    (2, None, 0, False, 7, 2),  # stride None = the kernel size
+])
+def test_pool1d_window_highlights_the_cells_torch_reads(kernel, stride, padding, ceil_mode, size, cell) -> None:
+    layer = nn.AvgPool1d(kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
+    axes = axis_windows({"kernel_size": kernel, "stride": stride, "padding": padding}, 1)
+    output_size = tuple(layer(torch.zeros(1, 1, size)).shape[-1:])
+    figure = sliding_window_figure((size,), output_size, axes, (cell,))
+    assert highlighted_cells(figure, 1) == cells_torch_reads(layer, (size,), (cell,))
+
+
+def test_ceil_mode_cells_past_the_end_are_drawn_as_outside() -> None:
+    axes = axis_windows({"kernel_size": 3, "stride": 2, "padding": 0}, 1)
+    figure = sliding_window_figure((8,), (4,), axes, (3,))  # window 6, 7, 8: position 8 does not exist
+    heatmap = figure.data[0]
+    assert heatmap.z[0][list(heatmap.x).index(8)] == Cell.OUTSIDE
+
+
+def test_large_inputs_draw_a_viewport_that_holds_the_window() -> None:
+    axes = axis_windows({"kernel_size": 3, "stride": 1, "padding": 1}, 2)
+    figure = sliding_window_figure((224, 224), (224, 224), axes, (200, 100))
+    heatmap = figure.data[0]
+    assert len(heatmap.x) <= 40 and len(heatmap.y) <= 40
+    assert highlighted_cells(figure, 2) == {(r, c) for r in (199, 200, 201) for c in (99, 100, 101)}
+
+
+def test_a_click_on_the_output_grid_names_that_cell() -> None:
+    assert output_cell_from_point({"x": 3, "y": 2, "curve_number": 6}, 2) == (2, 3)
+    assert output_cell_from_point({"x": 4.0, "y": 0}, 1) == (4,)
+    assert output_cell_from_point({"x": None, "y": 1}, 2) is None
+
+
+def test_matmul_blocks_carry_the_linear_shapes() -> None:
+    layer = nn.Linear(784, 256)
+    figure = matmul_figure(["N"], layer.in_features, layer.out_features, bias=True)
+    texts = [annotation.text for annotation in figure.layout.annotations]
+    x_shape, w_shape = "(N, 784)", format_shape_tree(list(layer.weight.T.shape))  # x · Wᵀ: Wᵀ is (784, 256)
+    assert [x_shape, w_shape, format_shape_tree(list(layer.bias.shape)), "(N, 256)"] == [
+        text for text in texts if text.startswith("(")]
+    assert "<b>·</b>" in texts and "<b>+</b>" in texts and "<b>→</b>" in texts
+    widths = [shape.x1 - shape.x0 for shape in figure.layout.shapes]
+    heights = [shape.y1 - shape.y0 for shape in figure.layout.shapes]
+    assert widths[0] == pytest.approx(heights[1])  # x's 784 columns meet Wᵀ's 784 rows
+    assert widths[1] == pytest.approx(widths[3])  # y is as wide as Wᵀ: 256 features
+
+
+@pytest.fixture(scope="module")
+def reports():
+    return {name: inspect_named_model(name, device="meta") for name in ("alexnet", "resnet18", "gpt2", "param_list")}
+
+
+@pytest.mark.parametrize("name", ["alexnet", "resnet18", "gpt2", "param_list"])
+@pytest.mark.parametrize("depth", [0, 1, 2, 4])
+def test_model_bars_add_up_to_the_totals(reports, name: str, depth: int) -> None:
+    report = reports[name]
+    assert sum(params_figure(report, depth).data[0].y) == report.total_params
+    assert sum(flops_figure(report, depth).data[0].y) == report.flops
+    assert all(group.flops >= 0 for group in layer_groups(report, depth))
+
+
+def test_gpt2_tied_lm_head_is_counted_once_and_its_flops_are_kept(reports) -> None:
+    groups = {group.name: group for group in layer_groups(reports["gpt2"], 1)}
+    assert groups["lm_head"].params == 0  # its weight is transformer.wte's
+    assert groups["lm_head"].flops > 0
+    assert "transformer.h.0" in groups  # ModuleDict/ModuleList never run: their blocks are the layers
+
+
+def test_shape_flow_runs_from_the_input_to_the_output(reports) -> None:
+    report = reports["alexnet"]
+    steps = shape_flow(report, 2)
+    assert steps[0].shape == report.input_size and steps[-1].shape == report.output_shape
+    figure = shape_flow_figure(report, 2)
+    assert list(figure.data[0].y) == [step.elements for step in steps]
+    assert figure.data[0].y[0] == 1 * 3 * 224 * 224

@@ -1,0 +1,39 @@
+"""Showing what went wrong on the page, in words, so that one bad setting never breaks the page."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import streamlit as st
+
+from inspector.errors import InspectorError
+from ui.state import plain, tr
+
+T = TypeVar("T")
+
+
+def show_error(error: InspectorError) -> None:
+    """Show an InspectorError: what was wrong and, when known, how to fix it."""
+    text = tr("error.what", message=plain(error.message))
+    if error.hint:
+        text += "\n\n" + tr("error.fix", hint=plain(error.hint))
+    st.error(text, icon=":material/error:")
+
+
+def attempt(action: Callable[..., T], *args: object, **kwargs: object) -> T | None:
+    """Return `action(*args, **kwargs)`, or None after showing the error it raised."""
+    try:
+        return action(*args, **kwargs)
+    except InspectorError as error:
+        show_error(error)
+    except Exception as error:  # torch can raise anything; the page must stay usable all the same
+        st.error(tr("error.unexpected", kind=type(error).__name__, message=plain(error)), icon=":material/error:")
+    return None
+
+
+def show_problems(problems: list[str]) -> None:
+    """Show the settings from the link that could not be used, and that defaults replaced them."""
+    if problems:
+        listed = "\n".join(f"- {problem}" for problem in problems)
+        st.warning(tr("query.fallback", problems=listed), icon=":material/link:")

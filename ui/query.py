@@ -1,0 +1,49 @@
+"""The page's settings in the URL's query: read once to start the widgets, written back every run.
+
+A value from a hand-edited link goes through the same parsing as the CLI (`parse_arg`,
+`parse_size`, `zoo_options`); one that fails is replaced by its default and named in a notice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import streamlit as st
+
+from inspector.i18n import DEFAULT_LANG, available_languages
+from ui.state import DEFAULT_DEVICE, DEFAULT_DTYPE, device, dtype, lang, plain, tr
+
+
+def url_value(name: str) -> str | None:
+    """Return the URL's value for `name` (the last one when repeated), or None."""
+    value = st.query_params.get(name)
+    return None if value is None else str(value)
+
+
+def init_choice(key: str, url_name: str, options: Sequence[str], default: str, problems: list[str]) -> None:
+    """Start widget `key` from the URL's `url_name` when it is one of `options`, else from `default`."""
+    if key in st.session_state:
+        return
+    raw = url_value(url_name)
+    if raw is not None and raw not in options:
+        problems.append(tr("query.bad_choice", name=url_name, value=plain(raw), choices=plain(", ".join(options))))
+        raw = None
+    st.session_state[key] = default if raw is None else raw
+
+
+def init_lang(problems: list[str]) -> None:
+    """Start the session's language from `?lang=` when a catalogue exists for it, else English."""
+    init_choice("lang", "lang", available_languages(), DEFAULT_LANG, problems)
+
+
+def shared_settings() -> dict[str, str]:
+    """Return the sidebar's settings that differ from their defaults, as URL values."""
+    chosen = {"device": (device(), DEFAULT_DEVICE), "dtype": (dtype(), DEFAULT_DTYPE), "lang": (lang(), DEFAULT_LANG)}
+    return {name: value for name, (value, default) in chosen.items() if value != default}
+
+
+def write_url(page_settings: dict[str, str]) -> None:
+    """Make the URL's query the page's settings plus the shared ones, so a copied link reopens them."""
+    wanted = {**shared_settings(), **page_settings}
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)

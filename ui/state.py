@@ -1,0 +1,43 @@
+"""The session's shared settings (language, device, dtype) and translated text for the pages."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from inspector.i18n import DEFAULT_LANG, has_message, t
+
+DEFAULT_DEVICE = "cpu"
+DEFAULT_DTYPE = "float32"
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>$~|#])")
+
+
+def lang() -> str:
+    """Return the session's language code."""
+    return str(st.session_state.get("lang", DEFAULT_LANG))
+
+
+def tr(key: str, **params: object) -> str:
+    """Return message `key` in the session's language with `params` filled in."""
+    return t(key, lang(), **params)
+
+
+def tr_or(key: str, fallback: str) -> str:
+    """Return message `key` when a catalogue has it, else `fallback` (text that comes with the engine's data)."""
+    return t(key, lang()) if has_message(key, lang()) else fallback
+
+
+def device() -> str:
+    """Return the device chosen in the sidebar."""
+    return str(st.session_state.get("device", DEFAULT_DEVICE))
+
+
+def dtype() -> str:
+    """Return the dtype chosen in the sidebar."""
+    return str(st.session_state.get("dtype", DEFAULT_DTYPE))
+
+
+def plain(text: object) -> str:
+    """Return `text` with Markdown's special characters escaped, for labels and messages from torch."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
