@@ -7,7 +7,7 @@ that name would switch Streamlit to its older folder-based navigation for a serv
 import streamlit as st
 
 from ui.errors import show_problems
-from ui.query import init_lang
+from ui.query import init_lang, keep_shared_settings
 from ui.sidebar import render_sidebar
 from ui.state import tr
 
@@ -31,4 +31,5 @@ pages = [
 page = st.navigation(pages)
 render_sidebar(problems)
 show_problems(problems)
+keep_shared_settings()  # pages with settings of their own rewrite the whole query, these included
 page.run()

@@ -1,20 +1,26 @@
 """Checkpoint Inspector: a .safetensors/.pt file's tensors as a module tree, and whether it fits a model."""
 
+from collections.abc import Callable
+from functools import partial
+
 import streamlit as st
 
 from inspector.checkpoint_match import example_checkpoint, inspect_checkpoint_bytes
 from models import ZOO
 from ui.checkpoint_views import render_summary, render_tensors, render_tree
 from ui.errors import attempt
-from ui.state import tr, tr_or
+from ui.state import fixed_tr, fixed_tr_or, tr
 
 EXAMPLES = ("mlp", "lenet5", "resnet18")
 st.title(tr("checkpoint.title"))
 st.caption(tr("checkpoint.intro"))
 
 
-def model_title(name: str) -> str:
+def model_title(name: str, tr: Callable[..., str], tr_or: Callable[[str, str], str]) -> str:
     return tr("checkpoint.none") if not name else tr_or(f"zoo.{name}.title", ZOO[name].title)
+
+
+titles = partial(model_title, tr=fixed_tr(), tr_or=fixed_tr_or())  # format_func: see ui.state.fixed_tr
 
 
 left, right = st.columns([1, 3], gap="large")
@@ -22,10 +28,10 @@ with left:
     kinds = ["safetensors", "pt", "pth", "bin", "ckpt"]
     upload = st.file_uploader(tr("checkpoint.upload"), kinds, key="ckpt.upload", help=tr("checkpoint.upload_help"))
     example = st.selectbox(
-        tr("checkpoint.example"), ["", *EXAMPLES], key="ckpt.example", format_func=model_title,
+        tr("checkpoint.example"), ["", *EXAMPLES], key="ckpt.example", format_func=titles,
         help=tr("checkpoint.example_help"),
     )  # fmt: skip
-    against = st.selectbox(tr("checkpoint.against"), ["", *ZOO], key="ckpt.against", format_func=model_title)
+    against = st.selectbox(tr("checkpoint.against"), ["", *ZOO], key="ckpt.against", format_func=titles)
     depth = st.slider(tr("checkpoint.depth"), 1, 6, 2, key="ckpt.depth")
 
 with right:

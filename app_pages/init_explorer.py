@@ -8,7 +8,7 @@ from inspector.init_report import InitComparison, compare_with_default
 from inspector.initialization import SCHEMES, BiasInit, FanMode, InitScheme, Nonlinearity
 from models.deep import ActivationFunction
 from ui.errors import attempt
-from ui.state import lang, plain, tr
+from ui.state import fixed_tr, lang, plain, tr
 
 CHOICES = {"mode": list(FanMode), "nonlinearity": list(Nonlinearity)}
 AUTO = "auto"  # no --bias: zeros, or PyTorch's default under the default scheme
@@ -52,8 +52,9 @@ with right:
             arguments[name] = st.selectbox(name, CHOICES[name], key=key)
         else:
             arguments[name] = st.number_input(name, key=key, format="%g", step=0.01)
+    tr_now = fixed_tr()  # format_func runs again outside the session in AppTest
     bias = st.selectbox(tr("init.bias"), [AUTO, *BiasInit], key="init_bias",
-                        format_func=lambda value: tr(f"init.bias_{value}"))
+                        format_func=lambda value, tr=tr_now: tr(f"init.bias_{value}"))
 
 result = attempt(explore, model, tuple(sorted(options.items())), scheme, tuple(arguments.items()),
                  None if bias == AUTO else str(bias), int(seed), int(batch))

@@ -8,7 +8,7 @@ from ui.arg_widgets import arg_widget, axis_names, init_args, url_form
 from ui.errors import attempt, show_problems
 from ui.layer_inputs import input_shape_widgets, input_url_form
 from ui.query import init_choice, write_url
-from ui.state import device, dtype, tr
+from ui.state import device, dtype, fixed_tr, tr
 
 problems: list[str] = []
 init_choice("lab.layer", "layer", list(LAYERS), "Conv2d", problems)
@@ -18,9 +18,10 @@ notice = st.container()
 
 settings, results = st.columns([2, 5], gap="large")
 with settings:
+    tr_now = fixed_tr()  # format_func runs again outside the session in AppTest
     layer = st.selectbox(tr("lab.layer"), list(LAYERS), key="lab.layer", help=tr("lab.layer_help"),
-                         format_func=lambda name: tr("lab.layer_option", name=name,
-                                                     family=tr(f"families.{LAYERS[name].family.value}")))
+                         format_func=lambda name, tr=tr_now: tr("lab.layer_option", name=name,
+                                                                  family=tr(f"families.{LAYERS[name].family.value}")))
     spec = LAYERS[layer]
     axes = axis_names(spec, {a.name: a.default for a in spec.args})
     init_args(spec, axes, problems)

@@ -7,7 +7,7 @@ from ui import cache, model_views
 from ui.errors import attempt, show_problems
 from ui.model_widgets import depth_slider, init_options, input_widget, option_widget, options_url, requested_input
 from ui.query import init_choice, write_url
-from ui.state import device, dtype, tr, tr_or
+from ui.state import device, dtype, fixed_tr_or, tr, tr_or
 
 problems: list[str] = []
 init_choice("zoo.model", "model", list(ZOO), "alexnet", problems)
@@ -17,8 +17,9 @@ notice = st.container()
 
 settings, results = st.columns([1, 3], gap="large")
 with settings:
+    tr_or_now = fixed_tr_or()  # format_func runs again outside the session in AppTest
     model = st.selectbox(tr("model.model"), list(ZOO), key="zoo.model", help=tr("model.model_help"),
-                         format_func=lambda name: tr_or(f"zoo.{name}.title", ZOO[name].title))
+                         format_func=lambda name, tr_or=tr_or_now: tr_or(f"zoo.{name}.title", ZOO[name].title))
     entry = ZOO[model]
     st.caption(tr_or(f"zoo.{model}.description", entry.description))
     init_options(entry, problems)

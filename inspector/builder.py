@@ -1,6 +1,6 @@
 """`propagate`: build a network spec layer by layer as real torch modules and run the input through.
 
-Each layer is built by the engine's one builder (`layer_inspection._build`, with its memory
+Each layer is built by the engine's one builder (`layer_inspection.build_layer`, with its memory
 check) and run by the one runner (`collect.trace_forward`, which counts FLOPs), on the chosen
 device; meta gives shapes, parameters and FLOPs without allocating. The first layer that cannot
 take its input stops the run and carries the shape doctor's diagnosis; the rest are not reached.
@@ -23,7 +23,7 @@ from inspector.errors import InvalidArgumentError
 from inspector.fixes import EditKind, Fix, apply_fix
 from inspector.inputs import make_inputs
 from inspector.layer_args import ArgValue
-from inspector.layer_inspection import _build, constructor_code
+from inspector.layer_inspection import build_layer, constructor_code
 from inspector.layer_specs import CallStyle, LayerSpec
 from inspector.network_spec import LayerEntry, NetworkSpec, layer_entry, with_layer
 
@@ -151,7 +151,7 @@ class SpecNetwork(nn.Module):
         super().__init__()
         self._layer_specs = [entry.spec for entry in spec.layers]
         for name, entry in zip(module_names(spec), spec.layers, strict=True):
-            self.add_module(name, _build(entry.spec, entry.args, device, dtype))
+            self.add_module(name, build_layer(entry.spec, entry.args, device, dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer, spec in zip(self.children(), self._layer_specs, strict=True):
@@ -196,7 +196,7 @@ def _run_layer(spec: NetworkSpec, index: int, name: str, entry: LayerEntry, x: t
     code = layer_code(entry)
     failed = LayerStep(index, name, entry.type, code, StepStatus.FAILED, shape, running_params=running)
     try:
-        layer = _build(entry.spec, entry.args, target, cast).eval()
+        layer = build_layer(entry.spec, entry.args, target, cast).eval()
     except InvalidArgumentError as error:
         return failed, Diagnosis(index, name, entry.type, shape, "—", error.message, (), str(error)), x
     site = FailureSite(layer, shape, x.dtype, index, name, previous, spec.input_shape, spec.input_dtype)

@@ -1,6 +1,7 @@
-"""The command line: `python -m inspector zoo | devices | layers | model | layer`.
+"""The command line: `python -m inspector [--lang en|zh] zoo | devices | layers | model | layer`.
 
-User errors print one line to stderr and exit 2; a report goes to stdout.
+User errors print one line to stderr and exit 2; a report goes to stdout. `--lang` (before or after
+the subcommand) sets the language of the readable output and of the error line; JSON keys stay English.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import NoReturn
 from inspector.devices import available_devices, cuda_visible_devices
 from inspector.errors import InspectorError
 from inspector.formatting import OutputFormat, parse_format, render_report
+from inspector.i18n import DEFAULT_LANG, available_languages, error_text, t, t_or
 from inspector.layer_args import ArgSpec
 from inspector.layer_formatting import render_layer
 from inspector.layer_inspection import inspect_layer
@@ -59,6 +61,9 @@ def _common(parser: argparse.ArgumentParser, depth: bool = False) -> None:
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser (layer arguments are parsed in a second pass, per layer type)."""
     parser = _Parser(prog="python -m inspector", description="What real PyTorch does with a layer or model.")
+    languages = available_languages()
+    lang_help = f"language of the readable output: {' or '.join(languages)} (default {DEFAULT_LANG}); JSON in English"
+    parser.add_argument("--lang", choices=languages, default=DEFAULT_LANG, help=lang_help)
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     for name, text in (
         ("zoo", "list the zoo models"),
@@ -77,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
     _common(layer)
     for module_name in EXTRA_COMMANDS:
         importlib.import_module(module_name).add_command(commands)
+    for sub in commands.choices.values():  # also after the subcommand; SUPPRESS keeps a --lang given before it
+        sub.add_argument("--lang", choices=languages, default=argparse.SUPPRESS, help=lang_help)
     return parser
 
 
@@ -93,7 +100,7 @@ def _print(text: str) -> None:
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
 
-def _listing(kind: str, output_format: str) -> str:
+def _listing(kind: str, output_format: str, lang: str = DEFAULT_LANG) -> str:
     if kind == "zoo":
         rows = [
             {
@@ -119,9 +126,11 @@ def _listing(kind: str, output_format: str) -> str:
     key = {"zoo": "name", "devices": "name", "layers": "type"}[kind]
     other = {"zoo": "description", "devices": "label", "layers": "arguments"}[kind]
     width = max(len(str(row[key])) for row in rows)
+    if kind == "zoo":  # the zoo's own descriptions are English; the catalogues may translate them
+        rows = [{**row, other: t_or(f"zoo.{row[key]}.description", lang, str(row[other]))} for row in rows]
     lines = [f"{str(row[key]).ljust(width)}  {_flat(row[other])}" for row in rows]
     if kind == "devices":
-        lines.append(f"CUDA_VISIBLE_DEVICES={cuda_visible_devices() or '(unset: all GPUs)'}")
+        lines.append(f"CUDA_VISIBLE_DEVICES={cuda_visible_devices() or t('cli.cuda_unset', lang)}")
     return "\n".join(lines)
 
 
@@ -151,7 +160,7 @@ def run(argv: Sequence[str]) -> str:
     if hasattr(args, "handler"):
         return args.handler(args)
     if args.command in ("zoo", "devices", "layers"):
-        return _listing(args.command, args.format)
+        return _listing(args.command, args.format, args.lang)
     output_format = parse_format(args.format)
     if args.command == "model":
         if args.depth is not None and args.depth < 0:
@@ -159,16 +168,39 @@ def run(argv: Sequence[str]) -> str:
         report = inspect_named_model(
             args.name, parse_kwargs(args.kwargs), _sizes(args.input_size), args.device, args.dtype, args.mode
         )
-        return render_report(report, output_format, args.depth)
+        return render_report(report, output_format, args.depth, args.lang)
     result = inspect_layer(args.type, _layer_args(args.type, extra), _sizes(args.input_size), args.device, args.dtype)
-    return render_layer(result, output_format)
+    return render_layer(result, output_format, args.lang)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; return the exit status (0 ok, 2 user error)."""
+    argv = sys.argv[1:] if argv is None else argv
     try:
-        _print(run(sys.argv[1:] if argv is None else argv))
+        _print(run(argv))
     except (InspectorError, _UsageError) as error:
-        sys.stderr.write(f"error: {error}\n")
+        lang = _requested_lang(argv)
+        text = str(error)
+        if isinstance(error, InspectorError):
+            message, hint = error_text(error, lang)
+            text = t("cli.error_hint", lang, message=message, hint=hint) if hint else message
+        sys.stderr.write(one_line(t("cli.error", lang, message=text)) + "\n")
         return USER_ERROR
     return 0
+
+
+def one_line(text: str) -> str:
+    """Return `text` with line breaks and other control characters shown escaped, so an error a
+    user's own input echoes (a pasted size with a newline) still prints as one line."""
+    return "".join(repr(char)[1:-1] if not char.isprintable() else char for char in text)
+
+
+def _requested_lang(argv: Sequence[str]) -> str:
+    """Return the `--lang` in `argv` when it names a catalogue (also when parsing failed), else English."""
+    wanted = None
+    for index, item in enumerate(argv):
+        if item == "--lang" and index + 1 < len(argv):
+            wanted = argv[index + 1]
+        elif item.startswith("--lang="):
+            wanted = item.removeprefix("--lang=")
+    return wanted if wanted in available_languages() else DEFAULT_LANG

@@ -63,10 +63,17 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     try:
         torch.device(text)
     except RuntimeError:
-        raise DeviceUnavailableError(f"{text!r} is not a device name", f"choose one of: {', '.join(names)}") from None
+        raise DeviceUnavailableError(
+            f"{text!r} is not a device name",
+            f"choose one of: {', '.join(names)}",
+            key="not_a_device",
+            params={"device": repr(text), "choices": ", ".join(names)},
+        ) from None
     visible = cuda_visible_devices()
     where = f" (CUDA_VISIBLE_DEVICES={visible!r})" if visible is not None else ""
     raise DeviceUnavailableError(
         f"device {text!r} is not available in this process{where}",
         f"choose one of: {', '.join(names)}; use 'meta' to inspect shapes without any memory",
+        key="device_unavailable",
+        params={"device": repr(text), "where": where, "choices": ", ".join(names)},
     )

@@ -8,11 +8,20 @@ from __future__ import annotations
 
 
 class InspectorError(Exception):
-    """Base of all user-facing errors: `message` says what was wrong, `hint` how to fix it."""
+    """Base of all user-facing errors: `message` says what was wrong, `hint` how to fix it.
 
-    def __init__(self, message: str, hint: str | None = None) -> None:
+    `key` optionally names the message in the catalogues (`engine.<key>.message`, `engine.<key>.hint`)
+    and `params` fills its placeholders, so a page or the CLI can show it in another language; the
+    English `message` and `hint` are still built by the raiser and used wherever no translation exists.
+    """
+
+    def __init__(
+        self, message: str, hint: str | None = None, key: str | None = None, params: dict[str, object] | None = None
+    ) -> None:
         self.message = message
         self.hint = hint
+        self.key = key
+        self.params = dict(params or {})
         super().__init__(self.__str__())
 
     def __str__(self) -> str:

@@ -5,8 +5,10 @@ layer_norm into prims, an attention into matmuls); in Python that dominates a tr
 inspection. The count of such an op depends only on its overload and its arguments' shapes,
 dtypes and plain values, so the first call of each signature is counted the normal way and the
 result reused for every later call with the same signature (the 31 other blocks of a 32-block
-decoder). Module attribution is done by our hooks, so the counter keeps one running total.
-`EXTRA_FORMULAS` adds the one formula FlopCounterMode lacks (see there).
+decoder). On meta, where a result is only a shape, the repeat call also skips the op's (Python)
+meta kernel and returns a fresh tensor of the remembered layout. Module attribution is done by
+our hooks, so the counter keeps one running total. `EXTRA_FORMULAS` adds the one formula
+FlopCounterMode lacks (see there).
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ EXTRA_FORMULAS = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _c
 
 def _signature(value: object) -> Hashable:
     if isinstance(value, torch.Tensor):
-        return ("T", tuple(value.shape), value.dtype, value.device.type)
+        return ("T", tuple(value.shape), value.stride(), value.dtype, value.device.type)
     if isinstance(value, (list, tuple)):
         return tuple(_signature(item) for item in value)
     if isinstance(value, dict):
@@ -38,6 +40,38 @@ def _signature(value: object) -> Hashable:
     if isinstance(value, (int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format)):
         return value
     raise TypeError  # anything else: not memoized, counted the normal way
+
+
+def _meta_functional(func, args, kwargs, out) -> bool:
+    """Return whether `out` may be replaced by fresh tensors of its layout on a repeat call.
+
+    True for ops on meta tensors that neither alias nor mutate (per their schema) and return
+    plain tensors: there is no data, so a fresh tensor of the same shape, stride and dtype is
+    the same result, without rerunning the (Python) meta kernel.
+    """
+    schema = func._schema
+    if any(arg.alias_info is not None for arg in schema.arguments) or any(
+        ret.alias_info is not None for ret in schema.returns
+    ):
+        return False
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    if not outs or not all(type(t) is torch.Tensor and t.device.type == "meta" for t in outs):
+        return False
+    tensors = [a for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)]
+    return all(t.device.type == "meta" for t in tensors)
+
+
+def _layout(out):
+    if isinstance(out, (tuple, list)):
+        return (type(out), tuple(_layout(t) for t in out))
+    return (out.shape, out.stride(), out.dtype, out.requires_grad)
+
+
+def _fresh(layout):
+    if isinstance(layout[0], type):
+        return layout[0](tuple(_fresh(item) for item in layout[1]))
+    shape, stride, dtype, requires_grad = layout
+    return torch.empty_strided(shape, stride, dtype=dtype, device="meta", requires_grad=requires_grad)
 
 
 class _MemoizedMode(_FlopCounterMode):
@@ -52,10 +86,13 @@ class _MemoizedMode(_FlopCounterMode):
             return super().__torch_dispatch__(func, types, args, kwargs)
         if key in counter.memo:
             counter.total += counter.memo[key]
-            return func(*args, **kwargs)
+            layout = counter.outputs.get(key)
+            return func(*args, **kwargs) if layout is None else _fresh(layout)
         before = counter.total
         out = super().__torch_dispatch__(func, types, args, kwargs)
         counter.memo[key] = counter.total - before
+        if _meta_functional(func, args, kwargs, out):
+            counter.outputs[key] = _layout(out)
         return out
 
 
@@ -66,6 +103,7 @@ class FlopCounter(FlopCounterMode):
         super().__init__(display=False, custom_mapping=EXTRA_FORMULAS)
         self.total = 0
         self.memo: dict[Hashable, int] = {}
+        self.outputs: dict[Hashable, object] = {}
 
     def __enter__(self) -> FlopCounter:
         self.total = 0

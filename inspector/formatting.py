@@ -5,9 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
+import unicodedata
 from enum import StrEnum
 
 from inspector.errors import UnknownNameError
+from inspector.i18n import DEFAULT_LANG, t
 from inspector.report import LayerReport, ModelReport
 from inspector.shapes import format_shape_tree
 from inspector.units import binary_bytes, group_thousands, si
@@ -31,6 +33,22 @@ def parse_format(text: str) -> OutputFormat:
 
 
 COLUMNS = ("Layer", "Type", "Input shape", "Output shape", "Weight shapes", "Params", "FLOPs")
+_COLUMN_KEYS = ("layer", "type", "input", "output", "weights", "params", "flops")
+
+
+def columns(lang: str = DEFAULT_LANG) -> tuple[str, ...]:
+    """Return the layer table's column headings in `lang` (COLUMNS in English)."""
+    return tuple(t(f"cli.col.{key}", lang) for key in _COLUMN_KEYS)
+
+
+def display_width(text: str) -> int:
+    """Return how many terminal columns `text` takes: CJK characters take two."""
+    return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
+
+
+def pad(text: str, width: int) -> str:
+    """Return `text` padded with spaces to `width` terminal columns (str.ljust counts CJK characters as one)."""
+    return text + " " * max(0, width - display_width(text))
 
 
 def _weights(layer: LayerReport) -> str:
@@ -53,42 +71,45 @@ def layer_row(layer: LayerReport, root_name: str) -> tuple[str, ...]:
     )
 
 
-def totals_lines(report: ModelReport) -> list[tuple[str, str]]:
-    """Return the headline figures as (label, text) pairs."""
-    return [
-        ("Model", report.model),
-        ("Device / dtype", f"{report.device} / {report.dtype} ({report.mode} mode)"),
-        ("Input", format_shape_tree(report.input_size)),
-        ("Output", format_shape_tree(report.output_shape)),
-        ("Total params", group_thousands(report.total_params)),
-        ("Trainable params", group_thousands(report.trainable_params)),
-        ("Non-trainable params", group_thousands(report.non_trainable_params)),
-        ("Buffers", group_thousands(report.buffers)),
-        ("Parameter memory", binary_bytes(report.param_bytes)),
-        ("FLOPs (FlopCounterMode)", f"{group_thousands(report.flops)} ({si(report.flops, 'FLOPs')})"),
-        ("MACs = FLOPs / 2", f"{group_thousands(report.macs)} ({si(report.macs, 'MACs')})"),
+def totals_lines(report: ModelReport, lang: str = DEFAULT_LANG) -> list[tuple[str, str]]:
+    """Return the headline figures as (label, text) pairs, labels in `lang`."""
+    mode = t("cli.total.mode", lang, device=report.device, dtype=report.dtype, mode=report.mode)
+    figures = [
+        ("model", report.model),
+        ("device_dtype", mode),
+        ("input", format_shape_tree(report.input_size)),
+        ("output", format_shape_tree(report.output_shape)),
+        ("total_params", group_thousands(report.total_params)),
+        ("trainable", group_thousands(report.trainable_params)),
+        ("non_trainable", group_thousands(report.non_trainable_params)),
+        ("buffers", group_thousands(report.buffers)),
+        ("memory", binary_bytes(report.param_bytes)),
+        ("flops", f"{group_thousands(report.flops)} ({si(report.flops, 'FLOPs')})"),
+        ("macs", f"{group_thousands(report.macs)} ({si(report.macs, 'MACs')})"),
     ]
+    return [(t(f"cli.total.{key}", lang), text) for key, text in figures]
 
 
 def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    widths = [max(display_width(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     line = "  ".join("─" * width for width in widths)
 
     def render(row: tuple[str, ...]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        return "  ".join(pad(cell, width) for cell, width in zip(row, widths, strict=True)).rstrip()
 
     return "\n".join([render(header), line, *(render(row) for row in rows), line])
 
 
-def to_table(report: ModelReport, depth: int | None = None) -> str:
+def to_table(report: ModelReport, depth: int | None = None, lang: str = DEFAULT_LANG) -> str:
     """Return the readable report: the layer table then the totals."""
     rows = [layer_row(layer, report.model) for layer in report.layers_to_depth(depth)]
-    label_width = max(len(label) for label, _ in totals_lines(report))
-    totals = "\n".join(f"{label.ljust(label_width)}  {value}" for label, value in totals_lines(report))
-    return _table(rows, COLUMNS) + "\n" + totals
+    totals = totals_lines(report, lang)
+    label_width = max(display_width(label) for label, _ in totals)
+    lines = "\n".join(f"{pad(label, label_width)}  {value}" for label, value in totals)
+    return _table(rows, columns(lang)) + "\n" + lines
 
 
-def to_markdown(report: ModelReport, depth: int | None = None) -> str:
+def to_markdown(report: ModelReport, depth: int | None = None, lang: str = DEFAULT_LANG) -> str:
     """Return the report as a Markdown table and a totals list."""
 
     def cells(row: tuple[str, ...]) -> str:
@@ -96,9 +117,9 @@ def to_markdown(report: ModelReport, depth: int | None = None) -> str:
 
     rows = [layer_row(layer, report.model) for layer in report.layers_to_depth(depth)]
     rows = [(row[0].strip(), *row[1:]) for row in rows]
-    lines = [f"# {report.model}", "", cells(COLUMNS), "|" + "---|" * len(COLUMNS)]
+    lines = [f"# {report.model}", "", cells(columns(lang)), "|" + "---|" * len(COLUMNS)]
     lines += [cells(row) for row in rows]
-    lines += ["", *(f"- **{label}**: {value}" for label, value in totals_lines(report))]
+    lines += ["", *(f"- **{label}**: {value}" for label, value in totals_lines(report, lang))]
     return "\n".join(lines) + "\n"
 
 
@@ -153,6 +174,14 @@ RENDERERS = {
 }
 
 
-def render_report(report: ModelReport, output_format: OutputFormat | str, depth: int | None = None) -> str:
-    """Return `report` rendered in `output_format`, layers down to `depth`."""
-    return RENDERERS[parse_format(output_format)](report, depth)
+READABLE = (OutputFormat.TABLE, OutputFormat.MARKDOWN)  # words for people; JSON and CSV keep English keys
+
+
+def render_report(
+    report: ModelReport, output_format: OutputFormat | str, depth: int | None = None, lang: str = DEFAULT_LANG
+) -> str:
+    """Return `report` rendered in `output_format`, layers down to `depth` (table and Markdown labels in `lang`)."""
+    chosen = parse_format(output_format)
+    if chosen in READABLE:
+        return RENDERERS[chosen](report, depth, lang)
+    return RENDERERS[chosen](report, depth)

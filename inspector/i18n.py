@@ -1,9 +1,11 @@
 """Every message the app shows, looked up by key in a per-language TOML catalogue.
 
 `locales/<lang>.toml` holds keyed messages with `{placeholders}`; nested tables become dotted keys
-(`[lab] title = …` → `lab.title`). A key missing from a language falls back to English, so a
-partial translation still shows every message. The catalogues are read once per process: they are
-files shipped with the code, never changed while it runs.
+(`[lab] title = …` → `lab.title`). A language may also keep sections in their own files,
+`locales/<lang>/<section>.toml` (e.g. the CLI's and the engine errors' messages), merged into one
+catalogue; a key defined twice is an error, so two files never silently disagree. A key missing from
+a language falls back to English, so a partial translation still shows every message. The catalogues
+are read once per process: they are files shipped with the code, never changed while it runs.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import string
 import tomllib
 from functools import cache
 from pathlib import Path
+
+from inspector.errors import InspectorError
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DEFAULT_LANG = "en"
@@ -28,20 +32,45 @@ def _flatten(table: dict[str, object], prefix: str = "") -> dict[str, str]:
     return flat
 
 
+def _catalogue_files(lang: str) -> list[Path]:
+    single = LOCALES_DIR / f"{lang}.toml"
+    return ([single] if single.is_file() else []) + sorted((LOCALES_DIR / lang).glob("*.toml"))
+
+
 @cache
 def catalogue(lang: str) -> dict[str, str]:
     """Return the messages of `lang` keyed by dotted key ({} when the language has no catalogue)."""
-    path = LOCALES_DIR / f"{lang}.toml"
-    if not lang.isidentifier() or not path.is_file():  # a lang from a URL never names another file
+    if not lang.isidentifier():  # a lang from a URL never names another file
         return {}
-    with path.open("rb") as handle:
-        return _flatten(tomllib.load(handle))
+    merged: dict[str, str] = {}
+    for path in _catalogue_files(lang):
+        with path.open("rb") as handle:
+            messages = _flatten(tomllib.load(handle))
+        twice = sorted(set(messages) & set(merged))
+        if twice:
+            raise ValueError(f"{path} defines keys already defined for {lang!r}: {', '.join(twice)}")
+        merged.update(messages)
+    return merged
 
 
 def available_languages() -> list[str]:
     """Return the languages that have a catalogue, English first."""
-    found = sorted(path.stem for path in LOCALES_DIR.glob("*.toml"))
-    return sorted(found, key=lambda lang: lang != DEFAULT_LANG)
+    found = {path.stem for path in LOCALES_DIR.glob("*.toml")}
+    found |= {path.name for path in LOCALES_DIR.iterdir() if path.is_dir() and any(path.glob("*.toml"))}
+    return sorted(sorted(found), key=lambda lang: lang != DEFAULT_LANG)
+
+
+def language_for_locale(locale: str | None) -> str:
+    """Return the catalogue language for a browser locale ('zh-CN', or an Accept-Language list), else English.
+
+    Only the primary subtag counts: zh-TW and zh-HK get the Simplified Chinese catalogue, the only one.
+    """
+    languages = available_languages()
+    for tag in (locale or "").split(","):
+        primary = tag.split(";")[0].strip().replace("_", "-").split("-")[0].lower()
+        if primary in languages:
+            return primary
+    return DEFAULT_LANG
 
 
 def has_message(key: str, lang: str = DEFAULT_LANG) -> bool:
@@ -67,3 +96,29 @@ def t(key: str, lang: str = DEFAULT_LANG, **params: object) -> str:
     if message is None:
         message = catalogue(DEFAULT_LANG).get(key, key)
     return message.format_map(_KeepMissing(params)) if params else message
+
+
+def t_or(key: str, lang: str, fallback: str) -> str:
+    """Return message `key` in `lang` when that catalogue has it, else `fallback` (English text from the engine)."""
+    return t(key, lang) if key in catalogue(lang) else fallback
+
+
+def error_text(error: InspectorError, lang: str = DEFAULT_LANG) -> tuple[str, str | None]:
+    """Return an InspectorError's message and hint in `lang` when its key has messages, else its English text.
+
+    A param that is itself an InspectorError (an error wrapped with more context) is translated the same
+    way, its hint offered as the param `<name>_hint`.
+    """
+    if lang == DEFAULT_LANG or not error.key or f"engine.{error.key}.message" not in catalogue(lang):
+        return error.message, error.hint
+    params: dict[str, object] = {}
+    for name, value in error.params.items():
+        if isinstance(value, InspectorError):  # also offers its hint as `{name}_hint`
+            params[name], params[f"{name}_hint"] = error_text(value, lang)
+        else:
+            params[name] = value
+    message = t(f"engine.{error.key}.message", lang, **params)
+    hint = error.hint
+    if hint is not None and f"engine.{error.key}.hint" in catalogue(lang):
+        hint = t(f"engine.{error.key}.hint", lang, **params)
+    return message, hint

@@ -40,6 +40,9 @@ def _new_tensor(shape: tuple[int, ...], device: torch.device, dtype: torch.dtype
             f"an input of shape {shape} needs {size / 2**30:.1f} GiB; the limit on {device} is "
             f"{MAX_INPUT_BYTES / 2**30:.0f} GiB",
             "use device 'meta' to inspect shapes without memory, or a smaller size",
+            key="input_too_large",
+            params={"shape": shape, "size": f"{size / 2**30:.1f}", "device": device,
+                    "limit": f"{MAX_INPUT_BYTES / 2**30:.0f}"},
         )
     if dtype.is_floating_point:
         return torch.randn(shape, device=device, dtype=dtype)

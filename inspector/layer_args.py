@@ -48,18 +48,25 @@ class ArgSpec:
         return "--" + self.name.replace("_", "-")
 
 
+def _bad_value(spec: ArgSpec, raw: object, expected: str, key: str) -> InvalidArgumentError:
+    """Return the error for a value that is not `expected` (English), keyed for translation."""
+    return InvalidArgumentError(
+        f"{spec.name} must be {expected}, got {raw!r}", key=key, params={"name": spec.name, "value": repr(raw)}
+    )
+
+
 def _parse_int(spec: ArgSpec, raw: object) -> int:
     if isinstance(raw, bool):
-        raise InvalidArgumentError(f"{spec.name} must be a whole number, got {raw!r}")
+        raise _bad_value(spec, raw, "a whole number", "not_whole")
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     if isinstance(raw, str):
         try:
             raw = int(raw.strip())
         except ValueError:
-            raise InvalidArgumentError(f"{spec.name} must be a whole number, got {raw!r}") from None
+            raise _bad_value(spec, raw, "a whole number", "not_whole") from None
     if not isinstance(raw, int):
-        raise InvalidArgumentError(f"{spec.name} must be a whole number, got {raw!r}")
+        raise _bad_value(spec, raw, "a whole number", "not_whole")
     _check_range(spec, raw)
     return raw
 
@@ -68,7 +75,9 @@ def _check_range(spec: ArgSpec, value: float) -> None:
     low, high = spec.minimum, spec.maximum
     if (low is not None and value < low) or (high is not None and value > high):
         bounds = f"between {_number(low)} and {_number(high)}" if high is not None else f"at least {_number(low)}"
-        raise InvalidArgumentError(f"{spec.name} must be {bounds}, got {_number(value)}")
+        key, params = ("out_of_range", {"high": _number(high)}) if high is not None else ("too_small", {})
+        params |= {"name": spec.name, "low": _number(low), "value": _number(value)}
+        raise InvalidArgumentError(f"{spec.name} must be {bounds}, got {_number(value)}", key=key, params=params)
 
 
 def _number(value: float) -> str:
@@ -90,11 +99,11 @@ def _parse_ints(spec: ArgSpec, raw: object) -> int | tuple[int, ...]:
 
 def _parse_float(spec: ArgSpec, raw: object) -> float:
     if isinstance(raw, bool):
-        raise InvalidArgumentError(f"{spec.name} must be a number, got {raw!r}")
+        raise _bad_value(spec, raw, "a number", "not_number")
     try:
         value = float(raw.strip() if isinstance(raw, str) else raw)
     except (TypeError, ValueError):
-        raise InvalidArgumentError(f"{spec.name} must be a number, got {raw!r}") from None
+        raise _bad_value(spec, raw, "a number", "not_number") from None
     if not math.isfinite(value):
         raise InvalidArgumentError(f"{spec.name} must be a finite number, got {raw!r}")
     _check_range(spec, value)
@@ -109,13 +118,18 @@ def _parse_bool(spec: ArgSpec, raw: object) -> bool:
         return True
     if text in {"false", "0", "no", "off"}:
         return False
-    raise InvalidArgumentError(f"{spec.name} must be true or false, got {raw!r}")
+    raise _bad_value(spec, raw, "true or false", "not_bool")
 
 
 def _parse_choice(spec: ArgSpec, raw: object) -> str:
     text = str(raw).strip() if isinstance(raw, (str, int, float)) else raw
     if text not in spec.choices:
-        raise InvalidArgumentError(f"{spec.name} must be one of {', '.join(spec.choices)}, got {raw!r}")
+        choices = ", ".join(spec.choices)
+        raise InvalidArgumentError(
+            f"{spec.name} must be one of {choices}, got {raw!r}",
+            key="bad_choice",
+            params={"name": spec.name, "choices": choices, "value": repr(raw)},
+        )
     return text
 
 
@@ -153,5 +167,7 @@ def normalize_args(specs: tuple[ArgSpec, ...], given: Mapping[str, object] | Non
         raise InvalidArgumentError(
             f"{layer} has no argument {', '.join(unknown)}",
             f"its arguments are: {', '.join(known) or 'none'}",
+            key="unknown_argument",
+            params={"layer": layer, "unknown": ", ".join(unknown), "known": ", ".join(known) or "—"},
         )
     return {spec.name: parse_arg(spec, given[spec.name]) if spec.name in given else spec.default for spec in specs}

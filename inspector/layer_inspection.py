@@ -97,7 +97,13 @@ def _input_shapes(spec: LayerSpec, args: Mapping[str, ArgValue], input_shape: ob
     return [shape]
 
 
-def _build(spec: LayerSpec, args: Mapping[str, ArgValue], device: torch.device, dtype: torch.dtype | None) -> nn.Module:
+def build_layer(
+    spec: LayerSpec, args: Mapping[str, ArgValue], device: torch.device, dtype: torch.dtype | None
+) -> nn.Module:
+    """Return the real layer built directly on `device` (after a memory check), cast to `dtype`.
+
+    The one place that turns a spec and checked arguments into a torch module.
+    """
     if device.type != "meta":
         with torch.device("meta"):
             probe = _construct(spec, args)
@@ -155,7 +161,7 @@ def inspect_layer(
         )
     formulas = output_formulas(spec.layer_class, values, shapes[0], ndim)
     param_formula = parameter_formula(spec.layer_class, values)  # explains e.g. groups before torch does
-    layer = _build(spec, values, target, cast)
+    layer = build_layer(spec, values, target, cast)
     report = inspect_model(
         layer,
         input_size=shapes if len(shapes) > 1 else shapes[0],

@@ -115,7 +115,7 @@ def _conv(cls: type[nn.Module], ndim: int, transpose: bool = False) -> LayerSpec
     return LayerSpec(
         cls,
         Family.CONV,
-        _conv_args(1, 3, 0 if transpose else 1, transpose),
+        _conv_args(1, 3, 0, transpose),
         lambda a: ("N", "C_in", *(f"{n}_in" for n in names)),
         lambda a: (1, _channels_in(a), *(side,) * ndim),
         "out(N, C_out) = bias(C_out) + Σ_k weight(C_out, k) ⋆ input(N, k)"
@@ -344,7 +344,7 @@ _SPECS: tuple[LayerSpec, ...] = (
         (
             _int("d_model", 64),
             _int("nhead", 8),
-            _int("dim_feedforward", 256),
+            _int("dim_feedforward", 2048),
             _float("dropout", 0.1),
             ArgSpec("activation", ArgKind.CHOICE, "relu", choices=("relu", "gelu")),
             _float("layer_norm_eps", 1e-5),
@@ -372,4 +372,9 @@ def get_layer_spec(name: str) -> LayerSpec:
         return LAYERS[by_lower[key.lower()]]
     close = get_close_matches(key, list(LAYERS), n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}?" if close else f"supported: {', '.join(LAYERS)}"
-    raise UnknownNameError(f"unknown layer type {name!r}", hint)
+    raise UnknownNameError(
+        f"unknown layer type {name!r}",
+        hint,
+        key="unknown_layer" if close else "unknown_layer_list",
+        params={"name": repr(name), "choices": ", ".join(close or LAYERS)},
+    )

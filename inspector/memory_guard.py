@@ -36,4 +36,7 @@ def check_fits(needed: int, device: torch.device, what: str, share: float = DEFA
     raise InvalidArgumentError(
         f"{what} needs {binary_bytes(needed)} on {device}, more than {share:.0%} of the {binary_bytes(free)} free",
         "inspect on device 'meta' (shapes, parameters and FLOPs without memory) or choose smaller sizes",
+        key="memory_guard",
+        params={"what": what, "needed": binary_bytes(needed), "device": device, "share": f"{share:.0%}",
+                "free": binary_bytes(free)},
     )

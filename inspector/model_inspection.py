@@ -62,8 +62,10 @@ def _converted_state(model: nn.Module, target: torch.device, cast: torch.dtype |
     Stand-ins go through `functional_call`, so the user's module is never moved or cast; on meta
     they cost no memory.
     """
-    tensors = dict(model.named_parameters(remove_duplicate=False))
-    tensors.update(model.named_buffers(remove_duplicate=False))
+    # One name per tensor: functional_call re-ties shared parameters itself (tie_weights=True) and
+    # refuses a stand-in given under both names of a tied weight.
+    tensors = dict(model.named_parameters())
+    tensors.update(model.named_buffers())
 
     def fits(tensor: torch.Tensor) -> bool:
         same_dtype = cast is None or not tensor.is_floating_point() or tensor.dtype == cast

@@ -59,11 +59,22 @@ def check_int(name: str, value: object, minimum: int, maximum: int = MAX_SIZE) -
     if isinstance(value, bool) or not isinstance(value, Integral):
         whole = isinstance(value, float) and math.isfinite(value) and value.is_integer()
         hint = f"use {name}={int(value)}" if whole else f"use a whole number ≥ {minimum}"
-        raise InvalidArgumentError(f"{name} must be an int, got {value!r} ({type(value).__name__})", hint)
+        raise InvalidArgumentError(
+            f"{name} must be an int, got {value!r} ({type(value).__name__})",
+            hint,
+            key="not_int",
+            params={"name": name, "value": repr(value), "type": type(value).__name__, "minimum": minimum},
+        )
+    params = {"name": name, "value": value, "minimum": minimum, "maximum": f"{maximum:,}"}
     if value < minimum:
-        raise InvalidArgumentError(f"{name} must be ≥ {minimum}, got {value}", f"use {name}={minimum} or more")
+        raise InvalidArgumentError(
+            f"{name} must be ≥ {minimum}, got {value}",
+            f"use {name}={minimum} or more",
+            key="below_minimum",
+            params=params,
+        )
     if value > maximum:
-        raise InvalidArgumentError(f"{name} must be ≤ {maximum:,}, got {value:,}")
+        raise InvalidArgumentError(f"{name} must be ≤ {maximum:,}, got {value:,}", key="above_maximum", params=params)
     return int(value)
 
 
@@ -147,6 +158,8 @@ def conv_output_shape(
                 f"padding='same' is not supported for strided convolutions (stride={stride})",
                 "use stride=1 with padding='same', or give padding as numbers "
                 "(see same_padding() for the size a stride gives)",
+                key="same_with_stride",
+                params={"stride": stride},
             )
         return _each_axis(same_output_size, sizes, kernels, dilations)
     # 'valid' is torch's name for no padding
@@ -239,6 +252,8 @@ def pool_output_size(
         raise InvalidArgumentError(
             f"padding={p} is more than half the kernel: torch allows p ≤ ⌊k/2⌋ = ⌊{k}/2⌋ = {k // 2}",
             f"use padding ≤ {k // 2} or kernel_size ≥ {2 * p}",
+            key="pool_padding",
+            params={"p": p, "k": k, "half": k // 2, "double": 2 * p},
         )
     if not check_bool("ceil_mode", ceil_mode):
         _check_window_fits(h, k, p, d, max_padding=k // 2)
@@ -301,6 +316,8 @@ def _ceil_mode_size(h: int, k: int, s: int, p: int, d: int, numerator: str) -> t
         raise InvalidArgumentError(
             f"no pooling window fits: {formula}",
             f"use a kernel_size ≤ {max(1, (h + 2 * p - 1) // d + 1)} or a larger input",
+            key="no_pool_window",
+            params={"formula": formula, "largest": max(1, (h + 2 * p - 1) // d + 1)},
         )
     return value, formula
 
@@ -326,12 +343,16 @@ def _check_window_fits(h: int, k: int, p: int, d: int, max_padding: int | None) 
     largest_kernel = (padded - 1) // d + 1
     needed_padding = math.ceil((extent - h) / 2)
     fixes = [f"kernel_size ≤ {largest_kernel}"]
-    if max_padding is None or needed_padding <= max_padding:
+    padding_fits = max_padding is None or needed_padding <= max_padding
+    if padding_fits:
         fixes.insert(0, f"padding ≥ {needed_padding}")
     raise InvalidArgumentError(
         f"the kernel spans d·(k − 1) + 1 = {d}·({k} − 1) + 1 = {extent} cells, more than the "
         f"padded input H_in + 2·p = {h} + 2·{p} = {padded}",
         "use " + " or ".join(fixes) + " (or a larger input)",
+        key="kernel_too_large" if padding_fits else "kernel_too_large_no_padding",
+        params={"d": d, "k": k, "extent": extent, "h": h, "p": p, "padded": padded,
+                "largest_kernel": largest_kernel, "needed_padding": needed_padding},
     )
 
 
@@ -354,7 +375,9 @@ def each_axis(compute: Callable[..., T], *columns: Sequence[object]) -> list[tup
         try:
             results.append((letter, compute(*args)))
         except InvalidArgumentError as error:
-            raise InvalidArgumentError(f"along {letter}: {error.message}", error.hint) from None
+            raise InvalidArgumentError(
+                f"along {letter}: {error.message}", error.hint, key="along", params={"letter": letter, "error": error}
+            ) from None
     return results
 
 

@@ -203,6 +203,9 @@ def multihead_attention_params(
         raise InvalidArgumentError(
             f"embed_dim={e} is not divisible by num_heads={heads}",
             f"use num_heads {_or(_nearest_divisors(e, heads))}, or embed_dim {_or(_nearest_multiples(e, heads))}",
+            key="heads_divisible",
+            params={"e": e, "heads": heads, "divisors": ", ".join(map(str, _nearest_divisors(e, heads))),
+                    "multiples": ", ".join(map(str, _nearest_multiples(e, heads)))},
         )
     k_dim = e if kdim is None else check_int("kdim", kdim, 1)
     v_dim = e if vdim is None else check_int("vdim", vdim, 1)
@@ -259,6 +262,10 @@ def _check_conv(
                 f"{name}={channels} is not divisible by groups={g}",
                 f"use groups {_or(_nearest_divisors(common, g))} (dividing both {c_in} and {c_out}), "
                 f"or {name} {_or(_nearest_multiples(channels, g))}",
+                key="groups_divisible",
+                params={"name": name, "channels": channels, "groups": g, "c_in": c_in, "c_out": c_out,
+                        "divisors": ", ".join(map(str, _nearest_divisors(common, g))),
+                        "multiples": ", ".join(map(str, _nearest_multiples(channels, g)))},
             )
     return c_in, c_out, g, per_dimension("kernel_size", kernel_size, dims, 1)
 

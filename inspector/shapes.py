@@ -24,10 +24,18 @@ def parse_size(text: str) -> tuple[int, ...]:
         raise InvalidArgumentError(f"a size must be text such as '1,3,224,224', got {type(text).__name__}")
     tokens = [token for token in re.split(r"[,\s]+", text.strip().strip("()[]").replace("×", "x")) if token]
     if not tokens:
-        raise InvalidArgumentError(f"empty size {text!r}", "write the dimensions separated by commas, e.g. 1,3,224,224")
+        raise InvalidArgumentError(
+            f"empty size {text!r}",
+            "write the dimensions separated by commas, e.g. 1,3,224,224",
+            key="empty_size",
+            params={"text": repr(text)},
+        )
     if not all(re.fullmatch(r"\d+(x\d+)*", token) for token in tokens):
         raise InvalidArgumentError(
-            f"malformed size {text!r}: every dimension must be a whole number", "e.g. 1,3,224,224"
+            f"malformed size {text!r}: every dimension must be a whole number",
+            "e.g. 1,3,224,224",
+            key="malformed_size",
+            params={"text": repr(text)},
         )
     dims = tuple(int(part) for token in tokens for part in token.split("x"))
     return validate_size(dims)

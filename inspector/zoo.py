@@ -25,7 +25,10 @@ def get_zoo_entry(name: str) -> ZooEntry:
     if isinstance(name, str) and name.strip().lower() in ZOO:
         return ZOO[name.strip().lower()]
     raise UnknownNameError(
-        f"unknown model {name!r}", f"choose one of: {', '.join(ZOO)}, or an import path module:Class"
+        f"unknown model {name!r}",
+        f"choose one of: {', '.join(ZOO)}, or an import path module:Class",
+        key="unknown_model",
+        params={"name": repr(name), "choices": ", ".join(ZOO)},
     )
 
 

@@ -79,3 +79,12 @@ def assert_same_state(before: dict[str, object], after: dict[str, object]) -> No
     assert values_before.keys() == values_after.keys()
     for key, value in values_before.items():
         assert torch.equal(value, values_after[key]), key
+
+
+@pytest.fixture(scope="module")
+def streamlit_server() -> object:
+    """A real `streamlit run app.py` on a free loopback port for one test module (see tests/server.py)."""
+    from server import streamlit_server as start  # tests/ is on sys.path: pytest's rootdir-less test folder
+
+    with start() as server:
+        yield server

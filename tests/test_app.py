@@ -62,17 +62,18 @@ def set_number(app: AppTest, key: str, value: int) -> None:
 
 def test_layer_lab_shows_torchs_conv_output_and_follows_the_kernel() -> None:
     app = open_app()
-    layer = nn.Conv2d(1, 1, 3, padding=1)
+    layer = nn.Conv2d(1, 1, 3)  # torch's defaults: padding 0
     assert stat(app, "lab-output") == shape_text(layer(torch.zeros(1, 1, 8, 8)).shape)
     assert stat(app, "lab-params") == f"{numel(layer):,}"
 
     set_number(app, "lab.Conv2d.kernel_size.0", 5)
     app.run()
-    narrower = nn.Conv2d(1, 1, (5, 3), padding=1)(torch.zeros(1, 1, 8, 8)).shape
+    narrower = nn.Conv2d(1, 1, (5, 3))(torch.zeros(1, 1, 8, 8)).shape
     assert stat(app, "lab-output") == shape_text(narrower)
 
     # the notes' worked example: 8×8 input, kernel (5, 3), padding (2, 1) keeps 8×8
     set_number(app, "lab.Conv2d.padding.0", 2)
+    set_number(app, "lab.Conv2d.padding.1", 1)
     app.run()
     seed = nn.Conv2d(1, 1, (5, 3), padding=(2, 1))
     assert stat(app, "lab-output") == shape_text(seed(torch.zeros(1, 1, 8, 8)).shape) == "(1, 1, 8, 8)"
@@ -111,7 +112,7 @@ def test_linear_shows_the_matmul_blocks_and_torchs_parameter_count() -> None:
 def test_unbatched_input_gives_torchs_unbatched_output() -> None:
     app = open_app()
     app.checkbox(key="lab.Conv2d.input.unbatched").check().run()
-    expected = nn.Conv2d(1, 1, 3, padding=1)(torch.zeros(1, 8, 8)).shape  # (C, H, W): accepted since 1.11
+    expected = nn.Conv2d(1, 1, 3)(torch.zeros(1, 8, 8)).shape  # (C, H, W): accepted since 1.11
     assert stat(app, "lab-output") == shape_text(expected)
     assert app.query_params["input"] == "1,8,8"
 
@@ -159,14 +160,23 @@ def test_a_query_string_restores_the_layer_and_its_settings() -> None:
 
 
 def test_malformed_query_params_fall_back_to_defaults_with_a_notice() -> None:
-    app = open_app({"layer": "Conv2d", "kernel_size": "abc", "padding": "-1", "input": "1,x", "cell": "q",
-                    "device": "cuda:9", "dtype": "float8"})
+    app = open_app(
+        {
+            "layer": "Conv2d",
+            "kernel_size": "abc",
+            "padding": "-1",
+            "input": "1,x",
+            "cell": "q",
+            "device": "cuda:9",
+            "dtype": "float8",
+        }
+    )
     assert not app.exception and not app.error
     notice = " ".join(warning.value for warning in app.warning)  # the sidebar's and the page's
     for name in ("kernel_size", "padding", "input", "cell", "device", "dtype"):
         assert name in notice
     assert app.number_input(key="lab.Conv2d.kernel_size.0").value == 3
-    assert stat(app, "lab-output") == shape_text(nn.Conv2d(1, 1, 3, padding=1)(torch.zeros(1, 1, 8, 8)).shape)
+    assert stat(app, "lab-output") == shape_text(nn.Conv2d(1, 1, 3)(torch.zeros(1, 1, 8, 8)).shape)
     assert "kernel_size" not in app.query_params  # the link is rewritten with what is shown
 
     unknown = open_app({"layer": "NoSuchLayer"})
@@ -182,8 +192,7 @@ def test_model_inspector_shows_alexnets_parameters_as_torch_counts_them() -> Non
     assert metric(app, "Total parameters") == f"{total:,}" == "61,100,840"
     assert stat(app, "zoo-output") == "(1, 1000)"
     assert len(app.get_by_key("zoo.chart.params").proto.spec) > 0
-    assert {button.label for button in app.get("download_button")} == {"Download CSV", "Download JSON",
-                                                                           "Download MD"}
+    assert {button.label for button in app.get("download_button")} == {"Download CSV", "Download JSON", "Download MD"}
 
 
 def test_changing_a_model_option_changes_the_count_to_torchs() -> None:
@@ -206,8 +215,7 @@ def test_depth_filters_the_table() -> None:
 
 
 def test_model_query_restores_and_malformed_values_fall_back() -> None:
-    app = open_app({"model": "lenet5", "activation": "relu", "num_classes": "abc", "input": "1,1,x"},
-                   page=MODEL_PAGE)
+    app = open_app({"model": "lenet5", "activation": "relu", "num_classes": "abc", "input": "1,1,x"}, page=MODEL_PAGE)
     assert app.selectbox(key="zoo.lenet5.activation").value == "relu"
     assert app.number_input(key="zoo.lenet5.num_classes").value == 10
     notice = " ".join(warning.value for warning in app.warning)
@@ -243,9 +251,21 @@ def test_every_argument_option_and_message_used_has_an_english_message() -> None
         for option in entry.options:
             assert messages.get(f"options.{option.name}.label"), option.name
     used = set()
-    mine = ["app.py", "app_pages/layer_lab.py", "app_pages/model_inspector.py", "inspector/charts.py", "ui/arg_widgets.py",
-            "ui/errors.py", "ui/layer_inputs.py", "ui/layer_picture.py", "ui/layer_views.py", "ui/model_views.py",
-            "ui/model_widgets.py", "ui/query.py", "ui/sidebar.py"]
+    mine = [
+        "app.py",
+        "app_pages/layer_lab.py",
+        "app_pages/model_inspector.py",
+        "inspector/charts.py",
+        "ui/arg_widgets.py",
+        "ui/errors.py",
+        "ui/layer_inputs.py",
+        "ui/layer_picture.py",
+        "ui/layer_views.py",
+        "ui/model_views.py",
+        "ui/model_widgets.py",
+        "ui/query.py",
+        "ui/sidebar.py",
+    ]
     for path in mine:
         used |= set(re.findall(r"\btr?\(\"([a-z_.]+)\"", (ROOT / path).read_text(encoding="utf-8")))
     assert sorted(key for key in used if key not in messages) == []

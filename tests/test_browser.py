@@ -9,11 +9,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,7 +26,6 @@ SCREENSHOTS = ROOT / "docs" / "screenshots"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
-STARTUP_S = 90  # importing torch and streamlit on a busy 2-core machine
 RENDER_MS = 60_000
 
 if not CHROMIUM.exists():
@@ -39,44 +33,9 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_healthy(url: str, server: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_S
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with {server.returncode}: {server.stdout.read()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            time.sleep(0.5)
-    raise TimeoutError(f"streamlit did not answer {url}/_stcore/health within {STARTUP_S} s")
-
-
 @pytest.fixture(scope="module")
-def app_url() -> Iterator[str]:
-    port = _free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
-    server = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        _wait_healthy(url, server)
-        yield url
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+def app_url(streamlit_server: object) -> str:
+    return streamlit_server.url  # started once per module by conftest.py's fixture (tests/server.py)
 
 
 @pytest.fixture(scope="module")
@@ -112,9 +71,11 @@ def _stat(page: object, key: str) -> object:
 
 
 def test_layer_lab_kernel_change_shows_torch_output(app_url: str, page: object) -> None:
-    page.goto(f"{app_url}/?layer=Conv2d&cell=2,3", wait_until="domcontentloaded")
+    # the notes' Conv2d(1, 1, kernel_size=3, padding=1) on an 8×8 image
+    page.goto(f"{app_url}/?layer=Conv2d&padding=1&cell=2,3", wait_until="domcontentloaded")
     output = _stat(page, "lab-output")
-    sync_api.expect(output).to_have_text("(1, 1, 8, 8)", timeout=RENDER_MS)
+    start = tuple(nn.Conv2d(1, 1, kernel_size=3, padding=1)(torch.zeros(1, 1, 8, 8)).shape)
+    sync_api.expect(output).to_have_text(str(start), timeout=RENDER_MS)
     kernel_h = page.locator('input[aria-label="kernel_size (H)"]')
     kernel_h.fill("5")
     kernel_h.press("Enter")
@@ -141,3 +102,14 @@ def test_model_inspector_shows_alexnet(app_url: str, page: object) -> None:
     sync_api.expect(_metric(page, "Total parameters")).to_have_text(f"{total:,}", timeout=RENDER_MS)
     sync_api.expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=RENDER_MS)
     _screenshot(page, "model_inspector")
+
+
+def test_layer_lab_in_chinese(app_url: str, page: object) -> None:
+    # ?lang=zh: the course's words next to the numbers; a CJK font must be installed (.ci/run: fonts-noto-cjk)
+    page.goto(f"{app_url}/?lang=zh&layer=Conv2d&padding=1", wait_until="domcontentloaded")
+    output = _stat(page, "lab-output")
+    expected = tuple(nn.Conv2d(1, 1, kernel_size=3, padding=1)(torch.zeros(1, 1, 8, 8)).shape)
+    sync_api.expect(output).to_have_text(str(expected), timeout=RENDER_MS)
+    sync_api.expect(page.get_by_text("层实验室").first).to_be_visible(timeout=RENDER_MS)
+    sync_api.expect(page.locator('input[aria-label="kernel_size（卷积核大小） (H)"]')).to_be_visible(timeout=RENDER_MS)
+    _screenshot(page, "layer_lab_zh")

@@ -85,7 +85,7 @@ def test_conv_in_channels_from_the_previous_layer_or_the_previous_layer_changed(
 
 
 def test_batchnorm_num_features_and_the_conv_before_it():
-    spec = spec_of((2, 3, 8, 8), ("Conv2d", dict(in_channels=3, out_channels=8, kernel_size=3)),
+    spec = spec_of((2, 3, 8, 8), ("Conv2d", dict(in_channels=3, out_channels=8, kernel_size=3, padding=1)),
                    ("BatchNorm2d", dict(num_features=16)))
     with_real_torch_failing(spec)
     diagnosis = diagnosis_of(spec)
@@ -106,13 +106,13 @@ def test_batchnorm2d_after_flatten_is_replaced_by_batchnorm1d():
 
 
 def test_groupnorm_channels_and_a_group_count_that_divides_them():
-    spec = spec_of((1, 3, 8, 8), ("Conv2d", dict(in_channels=3, out_channels=6, kernel_size=3)),
+    spec = spec_of((1, 3, 8, 8), ("Conv2d", dict(in_channels=3, out_channels=6, kernel_size=3, padding=1)),
                    ("GroupNorm", dict(num_groups=4, num_channels=16)))
     diagnosis = diagnosis_of(spec)
     own = diagnosis.fixes[0]
     # 4 does not divide 6; the largest divisor of 6 that is ≤ 4 is 3
     assert own.edits == (set_args(1, num_channels=6, num_groups=3),)
-    assert fixed_shape(spec, own) == (1, 6, 8, 8)
+    assert fixed_shape(spec, own) == (1, 6, 8, 8)  # padding 1 keeps 8 × 8
 
 
 def test_kernel_larger_than_the_padded_input_gets_a_padding_or_a_smaller_kernel():

@@ -263,3 +263,14 @@ def test_flops_on_meta_equal_cpu_for_transformer_layer():
         torch.backends.mha.set_fastpath_enabled(True)
     assert cpu.flops == meta.flops == counter.get_total_flops() > 0
     assert torch.backends.mha.get_fastpath_enabled()  # the global switch is restored
+
+
+def test_meta_shortcuts_give_the_cpu_report_for_a_decoder():
+    # on meta, repeated blocks reuse remembered output layouts: every shape and count must still
+    # be what the real cpu forward gives
+    model = ZOO["gpt"].build(n_layer=4, n_head=4, n_embd=64, vocab_size=300, seq_len=16)
+    cpu = inspect_model(model, input_size=(2, 16), input_dtype="int64")
+    meta = inspect_model(model, input_size=(2, 16), input_dtype="int64", device="meta")
+    assert [(a.name, a.input_shape, a.output_shape, a.flops) for a in cpu.layers] == [
+        (b.name, b.input_shape, b.output_shape, b.flops) for b in meta.layers
+    ]

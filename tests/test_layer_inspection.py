@@ -83,7 +83,7 @@ def test_string_arguments_as_from_cli_or_url():
 def test_unbatched_conv_input_is_accepted():
     # since PyTorch 1.11 Conv2d takes (C, H, W): the notes' (1, 28, 28) does not fail
     result = inspect_layer("Conv2d", {"kernel_size": 3}, (1, 28, 28))
-    assert result.output_shape == list(nn.Conv2d(1, 1, 3, padding=1)(torch.randn(1, 28, 28)).shape)
+    assert result.output_shape == list(nn.Conv2d(1, 1, 3)(torch.randn(1, 28, 28)).shape)
     assert any("unbatched" in note for note in result.notes)
 
 
@@ -165,3 +165,28 @@ def test_memory_guard_refuses_before_allocating():
     with pytest.raises(InvalidArgumentError) as caught:
         inspect_layer("Linear", {"in_features": 60_000, "out_features": 60_000})
     assert "meta" in str(caught.value)
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+def test_defaults_are_torchs_own(name):
+    """Leaving an argument out means what it means in torch (flags are named after torch's)."""
+    import inspect as pyinspect
+
+    spec = LAYERS[name]
+    parameters = {}
+    for cls in spec.layer_class.__mro__:  # LSTM/GRU take *args: their defaults live on RNNBase
+        if "__init__" in vars(cls):
+            for key, value in pyinspect.signature(cls.__init__).parameters.items():
+                parameters.setdefault(key, value)
+    # Softmax(dim=None) picks a dimension implicitly and is deprecated: -1 is what the docs advise
+    allowed = {("Softmax", "dim")}
+    for arg in spec.args:
+        if arg.name not in parameters:  # RNN takes nonlinearity through **kwargs ('tanh', checked below)
+            continue
+        default = parameters[arg.name].default
+        if default is pyinspect.Parameter.empty or (name, arg.name) in allowed:
+            continue
+        # TransformerEncoderLayer's default activation is the function F.relu, spelled 'relu'
+        assert arg.default == (default.__name__ if callable(default) else default), (name, arg.name)
+    if name == "RNN":
+        assert nn.RNN(2, 3).nonlinearity == spec.arg("nonlinearity").default

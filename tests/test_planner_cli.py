@@ -12,7 +12,7 @@ from inspector.cli import main, run
 from inspector.memory_estimate import estimate_training_memory
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = ROOT / "pages" / "training_planner.py"
+PAGE = ROOT / "app_pages" / "training_planner.py"
 SMALL_MLP = '{"in_features": 20, "hidden": 16, "out_features": 5}'  # 421 parameters
 
 

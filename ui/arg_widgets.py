@@ -15,7 +15,7 @@ from inspector.errors import InspectorError, InvalidArgumentError
 from inspector.layer_args import ArgKind, ArgSpec, ArgValue, parse_arg
 from inspector.layer_specs import LayerSpec
 from ui.query import url_value
-from ui.state import plain, tr, tr_or
+from ui.state import fixed_tr, plain, tr, tr_or
 
 SIZE_KINDS = (ArgKind.SIZE, ArgKind.PADDING, ArgKind.OPTIONAL_SIZE)
 PAD_MODES = ("numbers", "same", "valid")
@@ -102,8 +102,10 @@ def _size_widget(spec: LayerSpec, arg: ArgSpec, axes: Sequence[str]) -> ArgValue
     key, label, help_text = arg_key(spec.name, arg.name), label_of(arg), help_of(arg)
     numbers_off = False
     if arg.kind is ArgKind.PADDING:
+        tr_now = fixed_tr()  # format_func runs again outside the session in AppTest
         mode = st.radio(tr("lab.padding_mode", name=label), PAD_MODES, horizontal=True, key=f"{key}.mode",
-                        format_func=lambda m: tr(f"lab.padding_modes.{m}"), persist_state=PERSIST, help=help_text)
+                        format_func=lambda m, tr=tr_now: tr(f"lab.padding_modes.{m}"), persist_state=PERSIST,
+                        help=help_text)
         numbers_off = mode != "numbers"
     if arg.kind is ArgKind.OPTIONAL_SIZE:
         numbers_off = st.checkbox(tr("lab.stride_auto", name=label), key=f"{key}.auto", persist_state=PERSIST)

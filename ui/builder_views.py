@@ -11,7 +11,7 @@ from inspector.errors import InspectorError
 from inspector.network_spec import NetworkSpec, to_url_token
 from inspector.shapes import format_shape_tree
 from inspector.units import group_thousands
-from ui.state import lang, plain, tr
+from ui.state import fixed_tr, lang, plain, tr
 
 
 def render_verdict(result: BuildResult) -> None:
@@ -34,8 +34,9 @@ def render_chart(result: BuildResult) -> None:
 
 def render_code(spec: NetworkSpec, result: BuildResult | None) -> None:
     """Show the network as PyTorch code in the chosen style, with a download."""
+    tr_now = fixed_tr()  # format_func runs again outside the session in AppTest
     style = st.radio(tr("builder.code_style"), list(CodeStyle), horizontal=True, key="builder.code_style",
-                     format_func=lambda s: tr(f"builder.code_styles.{s}"))
+                     format_func=lambda s, tr=tr_now: tr(f"builder.code_styles.{s}"))
     try:
         code = generate_code(spec, style, result)
     except InspectorError as error:  # nn.Sequential cannot hold a layer that takes or returns several tensors

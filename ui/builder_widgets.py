@@ -21,7 +21,7 @@ from inspector.network_spec import LayerEntry, NetworkSpec, with_args, with_inpu
 from inspector.shapes import format_shape_tree, parse_size
 from ui.arg_widgets import help_of, label_of
 from ui.builder_state import apply, current, edit, load_template, load_upload, refuse, widget_key
-from ui.state import plain, tr
+from ui.state import fixed_tr, plain, tr
 
 TEXT_KINDS = (ArgKind.SIZE, ArgKind.PADDING, ArgKind.OPTIONAL_SIZE, ArgKind.SHAPE, ArgKind.OPTIONAL_INT)
 INPUT_DTYPES = (DType.FLOAT32.value, DType.INT64.value)
@@ -151,8 +151,9 @@ def render_add(spec: NetworkSpec) -> None:
     """Show the form that inserts a new layer, its size arguments fitted to what arrives there."""
     with st.container(border=True):
         kind, where, add = st.columns([3, 2, 1], vertical_alignment="bottom")
+        tr_now = fixed_tr()  # format_func runs again outside the session in AppTest
         kind.selectbox(tr("builder.add_type"), list(LAYERS), key="builder.add.type", help=tr("builder.add_type_help"),
-                       format_func=lambda name: f"{name} ({tr('families.' + LAYERS[name].family.value)})")
+                       format_func=lambda name, tr=tr_now: f"{name} ({tr('families.' + LAYERS[name].family.value)})")
         position_key = widget_key("add", "position")
         where.number_input(tr("builder.add_position"), min_value=0, max_value=len(spec.layers),
                            value=len(spec.layers), step=1, key=position_key)

@@ -7,6 +7,8 @@ revisited setting is instant. Bounds keep memory in check: a few built models, m
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import streamlit as st
@@ -18,6 +20,12 @@ from inspector.model_inspection import inspect_model
 from inspector.report import ModelReport
 from inspector.torchinfo_text import torchinfo_summary
 from inspector.zoo import build_zoo_model, get_zoo_entry, zoo_options
+
+try:  # the session's stop/rerun check (Streamlit >= 1.5x); without it a run stops only at a Streamlit call
+    from streamlit.runtime.scriptrunner_utils.script_run_context import get_run_yield_check
+except ImportError:  # pragma: no cover - other Streamlit versions
+    def get_run_yield_check() -> None:
+        return None
 
 Options = tuple[tuple[str, object], ...]
 
@@ -32,6 +40,29 @@ class BuiltModel:
 
     model: nn.Module
     lock: threading.Lock
+
+
+@contextmanager
+def cancellable(model: nn.Module) -> Iterator[None]:
+    """Let this session's pending rerun or stop end a forward pass at the next layer.
+
+    A changed widget, a page left or the Stop button asks Streamlit to rerun or stop, which it
+    does at the script's next Streamlit call; a forward makes none, so a long one would run to
+    its end first. A pre-hook on every module asks at each layer instead. The RerunException or
+    StopException it raises is a BaseException: the engine does not catch it, the hooks and the
+    model lock are released, and the cached function stores nothing (no half-filled entry).
+    A single torch op still runs to its end. Call it with the model's lock held.
+    """
+    check = get_run_yield_check()
+    if check is None:  # no script run (a bare call, a test): nothing can ask to stop
+        yield
+        return
+    handles = [module.register_forward_pre_hook(lambda *_: check()) for module in model.modules()]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -57,7 +88,7 @@ def default_input_size(name: str, options: Options) -> tuple[int, ...]:
 def model_report(name: str, options: Options, input_size: tuple[int, ...], device: str, dtype: str) -> ModelReport:
     """Return the report of the cached zoo model on `input_size`."""
     built, entry = zoo_model(name, options, device, dtype), get_zoo_entry(name)
-    with built.lock:
+    with built.lock, cancellable(built.model):
         return inspect_model(built.model, input_size=input_size, device=device, input_dtype=entry.input_dtype,
                              name=entry.name)
 
@@ -69,5 +100,5 @@ def torchinfo_text(name: str, options: Options, input_size: tuple[int, ...], dev
     built, entry = zoo_model(name, options, device, dtype), get_zoo_entry(name)
     floating = entry.input_dtype.is_floating_point  # float inputs follow the model's dtype, token ids do not
     dtypes = [resolve_dtype(dtype) if floating else entry.input_dtype]
-    with built.lock:
+    with built.lock, cancellable(built.model):
         return torchinfo_summary(built.model, input_size, device, dtypes, depth)

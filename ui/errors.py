@@ -8,16 +8,18 @@ from typing import TypeVar
 import streamlit as st
 
 from inspector.errors import InspectorError
-from ui.state import plain, tr
+from inspector.i18n import error_text
+from ui.state import lang, plain, tr
 
 T = TypeVar("T")
 
 
 def show_error(error: InspectorError) -> None:
-    """Show an InspectorError: what was wrong and, when known, how to fix it."""
-    text = tr("error.what", message=plain(error.message))
-    if error.hint:
-        text += "\n\n" + tr("error.fix", hint=plain(error.hint))
+    """Show an InspectorError (translated where its key has messages): what was wrong and how to fix it."""
+    message, hint = error_text(error, lang())
+    text = tr("error.what", message=plain(message))
+    if hint:
+        text += "\n\n" + tr("error.fix", hint=plain(hint))
     st.error(text, icon=":material/error:")
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from inspector.i18n import DEFAULT_LANG, available_languages
+from inspector.i18n import DEFAULT_LANG, available_languages, language_for_locale
 from ui.state import DEFAULT_DEVICE, DEFAULT_DTYPE, device, dtype, lang, plain, tr
 
 
@@ -31,9 +31,29 @@ def init_choice(key: str, url_name: str, options: Sequence[str], default: str, p
     st.session_state[key] = default if raw is None else raw
 
 
+def browser_language() -> str:
+    """Return the catalogue language closest to the browser's (navigator.language, else Accept-Language)."""
+    try:
+        locale = st.context.locale or st.context.headers.get("Accept-Language")
+    except Exception:  # no browser behind this session (AppTest, bare mode)
+        locale = None
+    return language_for_locale(locale)
+
+
 def init_lang(problems: list[str]) -> None:
-    """Start the session's language from `?lang=` when a catalogue exists for it, else English."""
-    init_choice("lang", "lang", available_languages(), DEFAULT_LANG, problems)
+    """Start the session's language from `?lang=`, else from the browser's language, else English."""
+    default = DEFAULT_LANG if "lang" in st.session_state or url_value("lang") is not None else browser_language()
+    init_choice("lang", "lang", available_languages(), default, problems)
+
+
+def keep_shared_settings() -> None:
+    """Keep the sidebar's settings (language, device, dtype) in the URL, also on pages without settings of their own."""
+    shared = shared_settings()
+    for name in ("lang", "device", "dtype"):
+        if name in shared and url_value(name) != shared[name]:
+            st.query_params[name] = shared[name]
+        elif name not in shared and name in st.query_params:
+            del st.query_params[name]
 
 
 def shared_settings() -> dict[str, str]:

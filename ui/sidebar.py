@@ -1,4 +1,4 @@
-"""The sidebar every page shares: the device and dtype that layers and models are built with."""
+"""The sidebar every page shares: the language, and the device and dtype that layers and models are built with."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import streamlit as st
 
 from inspector.devices import available_devices, cuda_visible_devices
 from inspector.dtypes import FLOATING
+from inspector.i18n import available_languages, t
 from ui.query import init_choice
 from ui.state import DEFAULT_DEVICE, DEFAULT_DTYPE, plain, tr
 
@@ -17,6 +18,9 @@ def render_sidebar(problems: list[str]) -> None:
     init_choice("device", "device", list(devices), DEFAULT_DEVICE, problems)
     init_choice("dtype", "dtype", dtypes, DEFAULT_DTYPE, problems)
     with st.sidebar:
+        languages = available_languages()
+        st.selectbox(tr("sidebar.language"), languages, format_func=lambda code: t("lang.name", code), key="lang",
+                     help=tr("sidebar.language_help"))
         st.subheader(tr("sidebar.heading"))
         st.selectbox(tr("sidebar.device"), list(devices), format_func=devices.get, key="device",
                      help=tr("sidebar.device_help"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -26,6 +27,21 @@ def tr(key: str, **params: object) -> str:
 def tr_or(key: str, fallback: str) -> str:
     """Return message `key` when a catalogue has it, else `fallback` (text that comes with the engine's data)."""
     return t(key, lang()) if has_message(key, lang()) else fallback
+
+
+def fixed_tr() -> Callable[..., str]:
+    """Return `tr` fixed to the session's language now, for a widget's format_func.
+
+    AppTest calls format_func again after the run, outside the session, where `lang()` reads English.
+    """
+    current = lang()
+    return lambda key, **params: t(key, current, **params)
+
+
+def fixed_tr_or() -> Callable[[str, str], str]:
+    """Return `tr_or` fixed to the session's language now, for a widget's format_func (see fixed_tr)."""
+    current = lang()
+    return lambda key, fallback: t(key, current) if has_message(key, current) else fallback
 
 
 def device() -> str:

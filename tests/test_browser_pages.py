@@ -1,0 +1,84 @@
+"""End to end on the other pages: the builder's one-click fix, and a screenshot of every page."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+
+from inspector.builder import build_network, propagate
+from inspector.builder_templates import template_spec
+from inspector.fixes import apply_fix
+from inspector.network_spec import to_url_token
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "tests" / "artifacts"
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+RENDER_MS = 90_000
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is missing (.ci/run installs Debian's chromium)", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+
+
+@pytest.fixture(scope="module")
+def page(streamlit_server: object) -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            tab = browser.new_page(viewport={"width": 1440, "height": 1000})
+            tab.base_url = streamlit_server.url
+            yield tab
+        finally:
+            browser.close()
+
+
+def screenshot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(0, 0)
+    page.set_viewport_size({"width": 1440, "height": 1800})
+    page.wait_for_timeout(1500)  # let plotly draw before the picture is taken
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    shutil.copyfile(ARTIFACTS / f"{name}.png", SCREENSHOTS / f"{name}.png")
+
+
+def test_builder_applies_one_fix(page):
+    spec = template_spec("alexnet_mistake")
+    result = propagate(spec, "meta")
+    assert not result.fits  # the template really does not fit
+    fixed = apply_fix(spec, result.diagnosis.fixes[0])
+    # torch's count for the fixed network, built as a real module
+    total = sum(p.numel() for p in build_network(fixed, "meta").parameters())
+    page.goto(f"{page.base_url}/model_builder?spec={quote(to_url_token(spec))}&device=meta",
+              wait_until="domcontentloaded")
+    fix_button = page.get_by_role("button", name="Fix 1", exact=False)
+    sync_api.expect(fix_button).to_be_visible(timeout=RENDER_MS)
+    fix_button.click()
+    sync_api.expect(page.get_by_text("Every layer fits", exact=False)).to_be_visible(timeout=RENDER_MS)
+    sync_api.expect(page.get_by_text(f"{total:,} parameters", exact=False).first).to_be_visible(timeout=RENDER_MS)
+    screenshot(page, "model_builder")
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "ready"),
+    [
+        ("training_planner?model=lenet5", "training_planner", "Parameters"),
+        ("init_explorer", "init_explorer", "std"),
+        ("checkpoint_inspector", "checkpoint_inspector", "Checkpoint"),
+    ],
+)
+def test_page_loads_and_screenshot(page, path, name, ready):
+    page.goto(f"{page.base_url}/{path}", wait_until="domcontentloaded")
+    sync_api.expect(page.get_by_text(ready, exact=False).first).to_be_visible(timeout=RENDER_MS)
+    sync_api.expect(page.locator('[data-testid="stException"]')).to_have_count(0)
+    screenshot(page, name)
