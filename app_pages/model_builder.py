@@ -15,7 +15,7 @@ st.title(tr("builder.title"))
 st.caption(tr("builder.intro"))
 notice = st.container()
 if (message := pop_message()) is not None:
-    st.warning(message, icon="↩️")
+    st.warning(message, icon=":material/undo:")
 
 spec = current()
 render_start()

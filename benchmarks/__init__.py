@@ -1,4 +1,4 @@
 """Side-by-side benchmark of inspect_model, torchinfo and FlopCounterMode (and fvcore, ptflops).
 
-Run `python -m benchmarks` (docs/benchmarks.md); results land in benchmarks/results.md.
+Run `python -m benchmarks` (README, "Benchmarks"); results land in benchmarks/results.md.
 """

@@ -1,4 +1,4 @@
-"""`python -m benchmarks`: see benchmarks/cli.py and docs/benchmarks.md."""
+"""`python -m benchmarks`: see benchmarks/cli.py and the README, "Benchmarks"."""
 
 from benchmarks.cli import main
 

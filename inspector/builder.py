@@ -25,6 +25,7 @@ from inspector.inputs import make_inputs
 from inspector.layer_args import ArgValue
 from inspector.layer_inspection import build_layer, constructor_code
 from inspector.layer_specs import CallStyle, LayerSpec
+from inspector.messages import Message
 from inspector.network_spec import LayerEntry, NetworkSpec, layer_entry, with_layer
 
 # Layers whose forward returns (output, state) or (output, weights): the next layer gets output[0].
@@ -198,7 +199,8 @@ def _run_layer(spec: NetworkSpec, index: int, name: str, entry: LayerEntry, x: t
     try:
         layer = build_layer(entry.spec, entry.args, target, cast).eval()
     except InvalidArgumentError as error:
-        return failed, Diagnosis(index, name, entry.type, shape, "—", error.message, (), str(error)), x
+        reason = Message(error.message, "doctor.error", error=error)  # translated as the engine error it is
+        return failed, Diagnosis(index, name, entry.type, shape, "—", reason, (), str(error)), x
     site = FailureSite(layer, shape, x.dtype, index, name, previous, spec.input_shape, spec.input_dtype)
     try:
         trace = trace_forward(layer, lambda: call_layer(layer, entry.spec, x))
@@ -206,7 +208,7 @@ def _run_layer(spec: NetworkSpec, index: int, name: str, entry: LayerEntry, x: t
         message = str(failure.error).strip().splitlines()[0] if str(failure.error).strip() else repr(failure.error)
         return failed, diagnose(replace(site, torch_message=message)), x
     if target.type == "meta" and find_problem(site) is not None:  # meta kernels skip some checks real ones make
-        message = "the meta device let this through; a real device refuses it"
+        message = Message("the meta device let this through; a real device refuses it", "doctor.meta_let_through")
         return failed, diagnose(replace(site, torch_message=message)), x
     params = sum(p.numel() for p in layer.parameters())
     output = trace.output
@@ -218,11 +220,13 @@ def _notes(entry: LayerEntry, shape: tuple[int, ...], index: int) -> tuple[str, 
     spec = entry.spec
     notes = []
     if index == 0 and spec.spatial_ndim and len(shape) == spec.spatial_ndim + 1:
-        notes.append(f"unbatched input {shape}: torch treats it as one sample without N")
+        notes.append(Message(f"unbatched input {shape}: torch treats it as one sample without N", "notes.unbatched",
+                             shape=str(shape)))
     if spec.layer_class in TUPLE_OUTPUT:
-        notes.append("returns a tuple; the next layer gets output[0]")
+        notes.append(Message("returns a tuple; the next layer gets output[0]", "notes.tuple_output"))
     if spec.call_style is not CallStyle.SINGLE:
-        notes.append(f"called as layer({', '.join(['x'] * CALL_ARITY[spec.call_style])})")
+        call = f"layer({', '.join(['x'] * CALL_ARITY[spec.call_style])})"
+        notes.append(Message(f"called as {call}", "notes.called_as", call=call))
     return tuple(notes)
 
 

@@ -26,6 +26,7 @@ from inspector.doctor_registry import (  # noqa: F401  (re-exported: the builder
 from inspector.dtypes import DType, resolve_dtype
 from inspector.fixes import Fix, set_input
 from inspector.layer_specs import BY_CLASS
+from inspector.messages import Message
 from inspector.shapes import ShapeTree, format_shape_tree
 
 
@@ -42,12 +43,19 @@ class Diagnosis:
     fixes: tuple[Fix, ...] = field(default_factory=tuple)
     torch_message: str = ""
 
-    def hint(self) -> str:
-        """Return the reason and the fixes as one line, for an error message."""
+    def hint(self) -> Message:
+        """Return the reason and the fixes as one line, for an error message (a Message: it translates)."""
         fixes = [fix.description for fix in self.fixes]
         if len(fixes) > 1:
-            return f"{self.reason}; fixes: " + "; ".join(f"({n}) {text}" for n, text in enumerate(fixes, 1))
-        return f"{self.reason}; fix: {fixes[0]}" if fixes else self.reason
+            items = [Message(f"({n}) {text}", "doctor.hint.item", number=n, fix=text)
+                     for n, text in enumerate(fixes, 1)]
+            listed = items[-1]
+            for item in reversed(items[:-1]):  # "(1) a; (2) b; (3) c", one pair at a time
+                listed = Message(f"{item}; {listed}", "doctor.hint.then", first=item, rest=listed)
+            return Message(f"{self.reason}; fixes: {listed}", "doctor.hint.many", reason=self.reason, fixes=listed)
+        if fixes:
+            return Message(f"{self.reason}; fix: {fixes[0]}", "doctor.hint.one", reason=self.reason, fix=fixes[0])
+        return self.reason if isinstance(self.reason, Message) else Message(self.reason)
 
     def to_dict(self) -> dict[str, object]:
         """Return the JSON form."""
@@ -68,22 +76,30 @@ def find_problem(site: FailureSite) -> Finding | None:
     unbatched = _unbatched_input_fix(site)
     if finding is None or unbatched is None:
         return finding
-    return Finding(f"{finding.reason}; the network input {format_shape_tree(list(site.network_input or ()))} "
-                   "has no batch dimension", finding.expected, (unbatched, *finding.fixes))
+    network_input = format_shape_tree(list(site.network_input or ()))
+    reason = Message(f"{finding.reason}; the network input {network_input} has no batch dimension", "doctor.no_batch",
+                     reason=finding.reason, input=network_input)
+    return Finding(reason, finding.expected, (unbatched, *finding.fixes))
 
 
 def diagnose(site: FailureSite) -> Diagnosis:
     """Return the diagnosis of `site`: the rules' finding, or torch's own message when none applies."""
     kind = type(site.module).__name__
+    shape = format_shape_tree(list(site.input_shape))
     finding = find_problem(site) or Finding(
-        f"{kind} could not take the input {format_shape_tree(list(site.input_shape))}: {site.torch_message}", "—"
+        Message(f"{kind} could not take the input {shape}: {site.torch_message}", "doctor.could_not_take",
+                kind=kind, shape=shape, torch_message=site.torch_message),
+        "—",
     )
     return Diagnosis(site.index, site.name or kind, kind, site.input_shape, finding.expected, finding.reason,
                      finding.fixes, site.torch_message)
 
 
-def diagnose_failure(module: nn.Module, input_shape: ShapeTree) -> str | None:
-    """Return the one-line fix for `module` failing on `input_shape` (outside a spec), or None."""
+def diagnose_failure(module: nn.Module, input_shape: ShapeTree) -> Message | None:
+    """Return the one-line fix for `module` failing on `input_shape` (outside a spec), or None.
+
+    The line is a Message, so `inspector.i18n.localize` shows it in the page's language.
+    """
     shape = _first_shape(input_shape)
     if shape is None:
         return None
@@ -113,13 +129,15 @@ def _wrong_dtype(site: FailureSite) -> Finding | None:
     if site.input_dtype is None or site.input_dtype.is_floating_point or isinstance(site.module, nn.Embedding):
         return None
     kind = type(site.module).__name__
-    reason = (f"{kind} computes with floating-point weights, but its input {format_shape_tree(list(site.input_shape))} "
-              f"holds {site.input_dtype} integers")
+    shape = format_shape_tree(list(site.input_shape))
+    reason = Message(f"{kind} computes with floating-point weights, but its input {shape} holds "
+                     f"{site.input_dtype} integers", "doctor.integers",
+                     kind=kind, shape=shape, dtype=str(site.input_dtype))
     fixes = ()
     network_dtype = site.network_input_dtype
     if network_dtype is not None and not resolve_dtype(network_dtype, floating_only=False).is_floating_point:
-        fixes = (Fix("make the input floating point: X = X.float()", (set_input(dtype=DType.FLOAT32.value),),
-                     "X = X.float()"),)
+        fixes = (Fix(Message("make the input floating point: X = X.float()", "doctor.fix.float"),
+                     (set_input(dtype=DType.FLOAT32.value),), "X = X.float()"),)
     return Finding(reason, f"{format_shape_tree(list(site.input_shape))} of floats", fixes)
 
 
@@ -135,10 +153,11 @@ def _unbatched_input_fix(site: FailureSite) -> Fix | None:
     if first is None or not first.spatial_ndim or len(site.network_input) != first.spatial_ndim + 1:
         return None
     batched = (1, *site.network_input)
+    given, made = format_shape_tree(list(site.network_input)), format_shape_tree(list(batched))
     return Fix(
-        f"add the batch dimension: X.unsqueeze(0) makes {format_shape_tree(list(site.network_input))} into "
-        f"{format_shape_tree(list(batched))} ({first.name} ran it as one unbatched sample, so later layers "
-        "see no batch)",
+        Message(f"add the batch dimension: X.unsqueeze(0) makes {given} into {made} ({first.name} ran it as one "
+                "unbatched sample, so later layers see no batch)", "doctor.fix.unbatched_network",
+                input=given, batched=made, layer=first.name),
         (set_input(batched),),
         "X = X.unsqueeze(0)",
     )

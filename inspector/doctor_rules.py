@@ -15,6 +15,7 @@ from inspector.doctor_registry import FailureSite, Finding, PreviousLayer, at_ne
 from inspector.dtypes import DType
 from inspector.fixes import Fix, insert_layer, remove_layer, set_args, set_input
 from inspector.layer_specs import BY_CLASS, Family
+from inspector.messages import NONE, Message
 from inspector.shapes import format_shape_tree
 
 # Which argument of an earlier layer sets the last dimension (features) or dimension 1 (channels)
@@ -72,7 +73,8 @@ def source_fix(site: FailureSite, wanted: int, sources: Mapping[type[nn.Module],
                 return None
             name = BY_CLASS[cls].name
             return Fix(
-                f"set {arg}={wanted} on layer {previous.index} ({name}), so it gives what this layer takes",
+                Message(f"set {arg}={wanted} on layer {previous.index} ({name}), so it gives what this layer takes",
+                        "doctor.fix.source", arg=arg, value=wanted, index=previous.index, layer=name),
                 (set_args(previous.index, **{arg: wanted}), *follower_edits),
             )
         if cls in _FOLLOWERS:
@@ -84,6 +86,22 @@ def source_fix(site: FailureSite, wanted: int, sources: Mapping[type[nn.Module],
         if spec is None or spec.family not in passing:
             return None
     return None
+
+
+def set_text(setting: str, also: str = NONE) -> Message:
+    """Return the fix text 'set in_features=9216' (+ `also`, a Message saying what else changes)."""
+    return Message(f"set {setting}{also}", "doctor.fix.set", setting=setting, also=also)
+
+
+def either(first: str, second: str) -> Message:
+    """Return '(N, 4) or (N, 4, L)': two layouts a layer takes."""
+    return Message(f"{first} or {second}", "doctor.or", first=first, second=second)
+
+
+def wrong_rank(kind: str, takes: str, shape: tuple[int, ...]) -> Message:
+    """Return the reason for an input with a number of dimensions the layer does not take."""
+    return Message(f"{kind} takes {takes}, but the input {shape_text(shape)} has {len(shape)} dimensions",
+                   "doctor.wrong_rank", kind=kind, takes=takes, shape=shape_text(shape), rank=len(shape))
 
 
 def feeding(site: FailureSite, cls: type[nn.Module], passing: frozenset[Family]) -> PreviousLayer | None:
@@ -104,34 +122,49 @@ def _linear(site: FailureSite) -> Finding | None:
     if last == wanted:
         return None
     takes = f"(*, {wanted})"
-    weight = f"its weight is ({module.out_features}, {wanted})"
+    weight = Message(f"its weight is ({module.out_features}, {wanted})", "doctor.linear.weight",
+                     out_features=module.out_features, in_features=wanted)
     if len(shape) >= 3:
         return _missing_flatten(site, weight, takes)
     flatten = feeding(site, nn.Flatten, FEATURE_PASS)
     flat_dims = flatten.input_shape[1:] if flatten and len(flatten.input_shape) > 2 else None
-    made = ""
+    made = NONE
     if flat_dims:
-        made = f": Flatten makes {shape_text(flatten.input_shape)} into {product_text(flat_dims)} features"
+        made = Message(f": Flatten makes {shape_text(flatten.input_shape)} into {product_text(flat_dims)} features",
+                       "doctor.linear.flatten_makes", input=shape_text(flatten.input_shape),
+                       product=product_text(flat_dims))
     why = f" (= {dims_text(flat_dims)})" if flat_dims else ""
-    fixes = [Fix(f"set in_features={last}{why}", (set_args(index, in_features=last),),
+    fixes = [Fix(set_text(f"in_features={last}{why}"), (set_args(index, in_features=last),),
                  f"nn.Linear({last}, {module.out_features})")]
     fixes += [fix for fix in (source_fix(site, wanted, FEATURE_SOURCES, FEATURE_PASS), _pool_fix(site, flatten, wanted))
               if fix]
-    return Finding(f"Linear takes {takes} ({weight}), but gets {shape_text(shape)}{made}", takes, tuple(fixes))
+    reason = Message(f"Linear takes {takes} ({weight}), but gets {shape_text(shape)}{made}", "doctor.linear.reason",
+                     takes=takes, weight=weight, shape=shape_text(shape), flatten=made)
+    return Finding(reason, takes, tuple(fixes))
 
 
-def _missing_flatten(site: FailureSite, weight: str, takes: str) -> Finding:
+def _missing_flatten(site: FailureSite, weight: Message, takes: str) -> Finding:
     module, shape, index = site.module, site.input_shape, site.index
     flat = math.prod(shape[1:])
-    also = f" and set in_features={flat} (= {dims_text(shape[1:])})" if flat != module.in_features else ""
+    also = NONE
+    if flat != module.in_features:
+        also = Message(f" and set in_features={flat} (= {dims_text(shape[1:])})", "doctor.linear.also_in_features",
+                       value=flat, dims=dims_text(shape[1:]))
     edits = (insert_layer(index, "Flatten"), *((set_args(after(index), in_features=flat),) if also else ()))
     kept = shape_text((*shape[:-1], module.out_features))
-    return Finding(
+    reason = Message(
         f"Linear takes {takes} and works on the last dimension only ({weight}), but gets {shape_text(shape)}: it "
         f"ends in {shape[-1]} and still has its {len(shape) - 1} feature dimensions, so a Flatten is missing before it",
+        "doctor.linear.missing_flatten", takes=takes, weight=weight, shape=shape_text(shape), last=shape[-1],
+        dims=len(shape) - 1,
+    )
+    return Finding(
+        reason,
         takes,
-        (Fix(f"insert nn.Flatten() before it{also}", edits, "nn.Flatten()"),
-         Fix(f"set in_features={shape[-1]} to apply it to the last dimension alone (the output is {kept})",
+        (Fix(Message(f"insert nn.Flatten() before it{also}", "doctor.fix.insert_flatten", also=also),
+             edits, "nn.Flatten()"),
+         Fix(Message(f"set in_features={shape[-1]} to apply it to the last dimension alone (the output is {kept})",
+                     "doctor.fix.last_dim_only", value=shape[-1], output=kept),
              (set_args(index, in_features=shape[-1]),))),
     )
 
@@ -150,8 +183,10 @@ def _pool_fix(site: FailureSite, flatten: PreviousLayer | None, wanted: int) -> 
         edit = set_args(before.index, output_size=size)
     else:
         edit = insert_layer(flatten.index, "AdaptiveAvgPool2d", output_size=size)
-    return Fix(f"pool to {side}×{side} before Flatten: AdaptiveAvgPool2d({size}) gives {channels}·{side}·{side} = "
-               f"{wanted} features", (edit,), f"nn.AdaptiveAvgPool2d({size})")
+    text = Message(f"pool to {side}×{side} before Flatten: AdaptiveAvgPool2d({size}) gives "
+                   f"{channels}·{side}·{side} = {wanted} features", "doctor.fix.pool_before_flatten",
+                   side=side, size=str(size), channels=channels, features=wanted)
+    return Fix(text, (edit,), f"nn.AdaptiveAvgPool2d({size})")
 
 
 # The layouts each batch norm takes, by rank; C is num_features.
@@ -167,24 +202,27 @@ _NORM_FOR_RANK: dict[int, type[nn.Module]] = {2: nn.BatchNorm1d, 3: nn.BatchNorm
 def _batchnorm(site: FailureSite) -> Finding | None:
     module, shape, index = site.module, site.input_shape, site.index
     kind, wanted = type(module).__name__, module.num_features
-    layouts = _NORM_LAYOUTS[type(module)]
-    takes = " or ".join(layout.format(C=wanted) for layout in layouts.values())
-    if len(shape) not in layouts:
+    layouts = [layout.format(C=wanted) for layout in _NORM_LAYOUTS[type(module)].values()]
+    takes = either(*layouts) if len(layouts) == 2 else layouts[0]
+    if len(shape) not in _NORM_LAYOUTS[type(module)]:
         replacement = _NORM_FOR_RANK.get(len(shape))
         fixes = ()
         if replacement is not None:
             name = BY_CLASS[replacement].name
-            fixes = (Fix(f"replace it with nn.{name}({shape[1]}), made for {len(shape)}-D input",
+            fixes = (Fix(Message(f"replace it with nn.{name}({shape[1]}), made for {len(shape)}-D input",
+                                 "doctor.fix.replace_norm", layer=name, channels=shape[1], rank=len(shape)),
                          (remove_layer(index), insert_layer(index, name, num_features=shape[1])),
                          f"nn.{name}({shape[1]})"),)
-        return Finding(f"{kind} takes {takes}, but the input {shape_text(shape)} has {len(shape)} dimensions",
-                       takes, fixes)
+        return Finding(wrong_rank(kind, takes, shape), takes, fixes)
     if shape[1] == wanted:
         return None
-    fixes = [Fix(f"set num_features={shape[1]}", (set_args(index, num_features=shape[1]),), f"nn.{kind}({shape[1]})")]
+    fixes = [Fix(set_text(f"num_features={shape[1]}"), (set_args(index, num_features=shape[1]),),
+                 f"nn.{kind}({shape[1]})")]
     fixes += [fix for fix in (source_fix(site, wanted, {**FEATURE_SOURCES, **CHANNEL_SOURCES}, CHANNEL_PASS),) if fix]
-    return Finding(f"{kind} keeps statistics for num_features={wanted} channels, so it takes {takes}; the input "
-                   f"{shape_text(shape)} has {shape[1]} channels (dimension 1)", takes, tuple(fixes))
+    reason = Message(f"{kind} keeps statistics for num_features={wanted} channels, so it takes {takes}; the input "
+                     f"{shape_text(shape)} has {shape[1]} channels (dimension 1)", "doctor.batchnorm.channels",
+                     kind=kind, wanted=wanted, takes=takes, shape=shape_text(shape), channels=shape[1])
+    return Finding(reason, takes, tuple(fixes))
 
 
 @diagnoses(nn.GroupNorm)
@@ -196,12 +234,17 @@ def _groupnorm(site: FailureSite) -> Finding | None:
         return None
     channels = shape[1]
     groups = largest_divisor(channels, module.num_groups)
-    also = f" and num_groups={groups} (it must divide the channels)" if groups != module.num_groups else ""
+    also = NONE
+    if groups != module.num_groups:
+        also = Message(f" and num_groups={groups} (it must divide the channels)", "doctor.groupnorm.also",
+                       groups=groups)
     args = {"num_channels": channels, **({"num_groups": groups} if also else {})}
-    fixes = [Fix(f"set num_channels={channels}{also}", (set_args(index, **args),))]
+    fixes = [Fix(set_text(f"num_channels={channels}", also), (set_args(index, **args),))]
     fixes += [fix for fix in (source_fix(site, wanted, CHANNEL_SOURCES, CHANNEL_PASS),) if fix]
-    return Finding(f"GroupNorm has weights for num_channels={wanted}, so it takes {takes}; the input "
-                   f"{shape_text(shape)} has {channels} channels (dimension 1)", takes, tuple(fixes))
+    reason = Message(f"GroupNorm has weights for num_channels={wanted}, so it takes {takes}; the input "
+                     f"{shape_text(shape)} has {channels} channels (dimension 1)", "doctor.groupnorm.reason",
+                     wanted=wanted, takes=takes, shape=shape_text(shape), channels=channels)
+    return Finding(reason, takes, tuple(fixes))
 
 
 @diagnoses(nn.LayerNorm)
@@ -212,12 +255,14 @@ def _layernorm(site: FailureSite) -> Finding | None:
     takes = f"(*, {', '.join(str(d) for d in wanted)})"
     if trailing == wanted or len(shape) < len(wanted):
         return None
-    return Finding(
+    reason = Message(
         f"LayerNorm normalizes the last {len(wanted)} dimension(s), normalized_shape={wanted}, so it takes {takes}; "
         f"the input {shape_text(shape)} ends in {trailing}",
-        takes,
-        (Fix(f"set normalized_shape={trailing}", (set_args(site.index, normalized_shape=trailing),)),),
+        "doctor.layernorm.reason", dims=len(wanted), wanted=str(wanted), takes=takes, shape=shape_text(shape),
+        trailing=str(trailing),
     )
+    return Finding(reason, takes, (Fix(set_text(f"normalized_shape={trailing}"),
+                                       (set_args(site.index, normalized_shape=trailing),)),))
 
 
 @diagnoses(nn.Embedding)
@@ -225,15 +270,20 @@ def _embedding(site: FailureSite) -> Finding | None:
     module, shape = site.module, site.input_shape
     takes = f"{shape_text(shape)} of int64 token ids below num_embeddings={module.num_embeddings}"
     if site.input_dtype is None:  # a user's model: the dtype is not known here
-        return Finding(f"Embedding takes integer token ids (dtype int64) below num_embeddings={module.num_embeddings}",
-                       takes)
+        return Finding(Message(f"Embedding takes integer token ids (dtype int64) below "
+                               f"num_embeddings={module.num_embeddings}", "doctor.embedding.ids",
+                               num_embeddings=module.num_embeddings), takes)
     if not site.input_dtype.is_floating_point:
         return None
-    reason = (f"Embedding looks up rows of its ({module.num_embeddings}, {module.embedding_dim}) table by integer "
-              f"token id, but the input {shape_text(shape)} holds {site.input_dtype} numbers")
+    reason = Message(f"Embedding looks up rows of its ({module.num_embeddings}, {module.embedding_dim}) table by "
+                     f"integer token id, but the input {shape_text(shape)} holds {site.input_dtype} numbers",
+                     "doctor.embedding.floats", num_embeddings=module.num_embeddings,
+                     embedding_dim=module.embedding_dim, shape=shape_text(shape), dtype=str(site.input_dtype))
     if not at_network_input(site):
-        return Finding(f"{reason}: an Embedding comes first, on the token ids", takes)
-    fix = Fix("feed token ids: X = X.long() (int64)", (set_input(dtype=DType.INT64.value),), "X = X.long()")
+        return Finding(Message(f"{reason}: an Embedding comes first, on the token ids", "doctor.embedding.first",
+                               reason=reason), takes)
+    fix = Fix(Message("feed token ids: X = X.long() (int64)", "doctor.fix.long"),
+              (set_input(dtype=DType.INT64.value),), "X = X.long()")
     return Finding(reason, takes, (fix,))
 
 
@@ -242,28 +292,35 @@ def _recurrent(site: FailureSite) -> Finding | None:
     module, shape, index = site.module, site.input_shape, site.index
     kind, wanted = type(module).__name__, module.input_size
     layout = "(N, L, H_in)" if module.batch_first else "(L, N, H_in)"
-    takes = f"{layout.replace('H_in', str(wanted))} or unbatched (L, {wanted})"
+    batched = layout.replace("H_in", str(wanted))
+    takes = Message(f"{batched} or unbatched (L, {wanted})", "doctor.recurrent.takes", layout=batched, size=wanted)
     if len(shape) not in (2, 3):
-        return Finding(f"{kind} takes {takes}, but the input {shape_text(shape)} has {len(shape)} dimensions", takes)
+        return Finding(wrong_rank(kind, takes, shape), takes)
     if shape[-1] == wanted:
         return None
-    fixes = [Fix(f"set input_size={shape[-1]}", (set_args(index, input_size=shape[-1]),))]
+    fixes = [Fix(set_text(f"input_size={shape[-1]}"), (set_args(index, input_size=shape[-1]),))]
     fixes += [fix for fix in (source_fix(site, wanted, FEATURE_SOURCES, FEATURE_PASS),) if fix]
-    return Finding(f"{kind} reads input_size={wanted} features per time step, so it takes {takes}; the input "
-                   f"{shape_text(shape)} has {shape[-1]}", takes, tuple(fixes))
+    reason = Message(f"{kind} reads input_size={wanted} features per time step, so it takes {takes}; the input "
+                     f"{shape_text(shape)} has {shape[-1]}", "doctor.recurrent.reason", kind=kind, wanted=wanted,
+                     takes=takes, shape=shape_text(shape), last=shape[-1])
+    return Finding(reason, takes, tuple(fixes))
 
 
 def _attention(site: FailureSite, width_arg: str, heads_arg: str, width: int, heads: int) -> Finding | None:
     shape, kind = site.input_shape, type(site.module).__name__
-    takes = f"(L, N, {width}) or (N, L, {width})"
+    takes = either(f"(L, N, {width})", f"(N, L, {width})")
     if shape[-1] == width:
         return None
     new_heads = largest_divisor(shape[-1], heads)
     args = {width_arg: shape[-1], **({heads_arg: new_heads} if new_heads != heads else {})}
-    also = f" and {heads_arg}={new_heads} (it must divide {width_arg})" if new_heads != heads else ""
-    return Finding(f"{kind} projects {width_arg}={width} features, so it takes {takes}; the input "
-                   f"{shape_text(shape)} has {shape[-1]}", takes,
-                   (Fix(f"set {width_arg}={shape[-1]}{also}", (set_args(site.index, **args),)),))
+    also = NONE
+    if new_heads != heads:
+        also = Message(f" and {heads_arg}={new_heads} (it must divide {width_arg})", "doctor.attention.also",
+                       heads_arg=heads_arg, heads=new_heads, width_arg=width_arg)
+    reason = Message(f"{kind} projects {width_arg}={width} features, so it takes {takes}; the input "
+                     f"{shape_text(shape)} has {shape[-1]}", "doctor.attention.reason", kind=kind,
+                     width_arg=width_arg, width=width, takes=takes, shape=shape_text(shape), last=shape[-1])
+    return Finding(reason, takes, (Fix(set_text(f"{width_arg}={shape[-1]}", also), (set_args(site.index, **args),)),))
 
 
 @diagnoses(nn.MultiheadAttention)
@@ -282,9 +339,12 @@ def _bilinear(site: FailureSite) -> Finding | None:
     module, shape = site.module, site.input_shape
     if shape[-1] == module.in1_features == module.in2_features:
         return None
-    takes = f"x₁ (*, {module.in1_features}) and x₂ (*, {module.in2_features}); the builder feeds x to both"
-    return Finding(f"Bilinear takes {takes}, but x is {shape_text(shape)}", takes,
-                   (Fix(f"set in1_features={shape[-1]} and in2_features={shape[-1]}",
+    takes = Message(f"x₁ (*, {module.in1_features}) and x₂ (*, {module.in2_features}); the builder feeds x to both",
+                    "doctor.bilinear.takes", in1=module.in1_features, in2=module.in2_features)
+    return Finding(Message(f"Bilinear takes {takes}, but x is {shape_text(shape)}", "doctor.bilinear.reason",
+                           takes=takes, shape=shape_text(shape)), takes,
+                   (Fix(Message(f"set in1_features={shape[-1]} and in2_features={shape[-1]}", "doctor.fix.bilinear",
+                                value=shape[-1]),
                         (set_args(site.index, in1_features=shape[-1], in2_features=shape[-1]),)),))
 
 
@@ -294,10 +354,16 @@ def _flatten(site: FailureSite) -> Finding | None:
     rank = len(shape)
     if -rank <= module.start_dim < rank and -rank <= module.end_dim < rank:
         return None
-    takes = f"at least {max(module.start_dim, module.end_dim) + 1} dimensions"
-    fixes = [Fix("set start_dim=0 (there is no batch dimension to keep)", (set_args(site.index, start_dim=0),))]
+    least = max(module.start_dim, module.end_dim) + 1
+    takes = Message(f"at least {least} dimensions", "doctor.flatten.takes", dims=least)
+    fixes = [Fix(Message("set start_dim=0 (there is no batch dimension to keep)", "doctor.fix.start_dim"),
+                 (set_args(site.index, start_dim=0),))]
     if at_network_input(site):
-        fixes.insert(0, Fix(f"add the batch dimension: X.unsqueeze(0) gives {shape_text((1, *shape))}",
+        batched = shape_text((1, *shape))
+        fixes.insert(0, Fix(Message(f"add the batch dimension: X.unsqueeze(0) gives {batched}",
+                                    "doctor.fix.unsqueeze_batch", shape=batched),
                             (set_input((1, *shape)),), "X = X.unsqueeze(0)"))
-    return Finding(f"Flatten(start_dim={module.start_dim}, end_dim={module.end_dim}) needs {takes}, but the input "
-                   f"{shape_text(shape)} has {rank}", takes, tuple(fixes))
+    reason = Message(f"Flatten(start_dim={module.start_dim}, end_dim={module.end_dim}) needs {takes}, but the input "
+                     f"{shape_text(shape)} has {rank}", "doctor.flatten.reason", start_dim=module.start_dim,
+                     end_dim=module.end_dim, takes=takes, shape=shape_text(shape), rank=rank)
+    return Finding(reason, takes, tuple(fixes))

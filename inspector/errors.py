@@ -54,9 +54,11 @@ class ForwardError(InspectorError):
         module_type: str | None = None,
         input_shape: object = None,
         torch_message: str | None = None,
+        key: str | None = None,
+        params: dict[str, object] | None = None,
     ) -> None:
         self.module_name = module_name
         self.module_type = module_type
         self.input_shape = input_shape
         self.torch_message = torch_message
-        super().__init__(message, hint)
+        super().__init__(message, hint, key, params)

@@ -47,7 +47,11 @@ class Edit:
 
 @dataclass(frozen=True)
 class Fix:
-    """A fix the doctor proposes: what it does in words, the PyTorch it amounts to, and its edits."""
+    """A fix the doctor proposes: what it does in words, the PyTorch it amounts to, and its edits.
+
+    The doctor's descriptions are `inspector.messages.Message`s (English `str`s that carry their catalogue
+    key), so a page can show them in its language with `inspector.i18n.localize`.
+    """
 
     description: str
     edits: tuple[Edit, ...]

@@ -74,11 +74,18 @@ def _fresh(layout):
     return torch.empty_strided(shape, stride, dtype=dtype, device="meta", requires_grad=requires_grad)
 
 
+def _on_meta(args: tuple) -> bool:
+    return any(isinstance(arg, torch.Tensor) and arg.is_meta for arg in args)
+
+
 class _MemoizedMode(_FlopCounterMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         counter = self.counter
         if isinstance(func, torch._ops.HigherOrderOperator) or func in counter.flop_registry:
+            return super().__torch_dispatch__(func, types, args, kwargs)
+        # Off meta, only ops that decompose are worth a signature: the rest run as they are.
+        if not _on_meta(args) and not counter.decomposes(func):
             return super().__torch_dispatch__(func, types, args, kwargs)
         try:
             key = (func, _signature(args), _signature(kwargs))
@@ -103,6 +110,7 @@ class FlopCounter(FlopCounterMode):
         super().__init__(display=False, custom_mapping=EXTRA_FORMULAS)
         self.total = 0
         self.memo: dict[Hashable, int] = {}
+        self._composite: dict[object, bool] = {}
         self.outputs: dict[Hashable, object] = {}
 
     def __enter__(self) -> FlopCounter:
@@ -120,6 +128,13 @@ class FlopCounter(FlopCounterMode):
         if func_packet in self.flop_registry:
             self.total += self.flop_registry[func_packet](*args, **kwargs, out_val=out)
         return out
+
+    def decomposes(self, func: torch._ops.OpOverload) -> bool:
+        """Return whether FlopCounterMode would decompose `func` (it has a CompositeImplicit kernel)."""
+        known = self._composite.get(func)
+        if known is None:
+            known = self._composite[func] = func._can_decompose()
+        return known
 
     def get_total_flops(self) -> int:
         """Return the FLOPs counted so far in this context."""

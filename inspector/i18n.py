@@ -4,8 +4,10 @@
 (`[lab] title = …` → `lab.title`). A language may also keep sections in their own files,
 `locales/<lang>/<section>.toml` (e.g. the CLI's and the engine errors' messages), merged into one
 catalogue; a key defined twice is an error, so two files never silently disagree. A key missing from
-a language falls back to English, so a partial translation still shows every message. The catalogues
-are read once per process: they are files shipped with the code, never changed while it runs.
+a language falls back to English, so a partial translation still shows every message. Engine-written
+text that knows its key (`inspector.messages.Message`: the shape doctor's reasons and fixes, layer notes)
+is translated by `localize`. The catalogues are read once per process: they are files shipped with the
+code, never changed while it runs.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from functools import cache
 from pathlib import Path
 
 from inspector.errors import InspectorError
+from inspector.messages import Message
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
 DEFAULT_LANG = "en"
@@ -107,7 +110,8 @@ def error_text(error: InspectorError, lang: str = DEFAULT_LANG) -> tuple[str, st
     """Return an InspectorError's message and hint in `lang` when its key has messages, else its English text.
 
     A param that is itself an InspectorError (an error wrapped with more context) is translated the same
-    way, its hint offered as the param `<name>_hint`.
+    way, its hint offered as the param `<name>_hint`; a param that is a `Message` (e.g. a forward failure's
+    diagnosis from the shape doctor) is translated by `localize`.
     """
     if lang == DEFAULT_LANG or not error.key or f"engine.{error.key}.message" not in catalogue(lang):
         return error.message, error.hint
@@ -116,9 +120,29 @@ def error_text(error: InspectorError, lang: str = DEFAULT_LANG) -> tuple[str, st
         if isinstance(value, InspectorError):  # also offers its hint as `{name}_hint`
             params[name], params[f"{name}_hint"] = error_text(value, lang)
         else:
-            params[name] = value
+            params[name] = localize(value, lang)
     message = t(f"engine.{error.key}.message", lang, **params)
     hint = error.hint
     if hint is not None and f"engine.{error.key}.hint" in catalogue(lang):
         hint = t(f"engine.{error.key}.hint", lang, **params)
     return message, hint
+
+
+def localize(value: object, lang: str = DEFAULT_LANG) -> object:
+    """Return `value` as shown in `lang`: a `Message` or an InspectorError translated where its key has a
+    message in `lang` (its params translated the same way), anything else as it is.
+
+    English always gets the engine's own text, byte for byte.
+    """
+    if isinstance(value, InspectorError):
+        return error_text(value, lang)[0]
+    if not isinstance(value, Message):
+        return value
+    if lang == DEFAULT_LANG or not value.key or value.key not in catalogue(lang):
+        return str(value)
+    return t(value.key, lang, **{name: localize(param, lang) for name, param in value.params.items()})
+
+
+def localized(value: object, lang: str = DEFAULT_LANG) -> str:
+    """Return `localize(value, lang)` as text, for a page."""
+    return str(localize(value, lang))

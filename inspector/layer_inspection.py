@@ -15,6 +15,7 @@ from inspector.layer_args import ArgValue, normalize_args
 from inspector.layer_formulas import output_formulas, padding_suggestions, parameter_formula, receptive_fields
 from inspector.layer_specs import CallStyle, LayerSpec, get_layer_spec
 from inspector.memory_guard import check_fits
+from inspector.messages import Message
 from inspector.model_inspection import inspect_model
 from inspector.report import ModelReport
 from inspector.shapes import ShapeTree, format_shape_tree, validate_size
@@ -179,7 +180,9 @@ def _assemble(spec, values, layer, report, shapes, formulas, param_formula, targ
     labels = [name.removesuffix("_in") + "_out" for name in spec.input_dims(values)[-ndim:]] if ndim else []
     notes = list(spec.notes)
     if ndim and len(shapes[0]) == ndim + 1:
-        notes.append(f"unbatched input {format_shape_tree(list(shapes[0]))}: torch treats it as one sample without N")
+        given = format_shape_tree(list(shapes[0]))
+        notes.append(Message(f"unbatched input {given}: torch treats it as one sample without N", "notes.unbatched",
+                             shape=given))
     return LayerInspection(
         layer_type=spec.name,
         args=dict(values),

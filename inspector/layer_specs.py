@@ -50,7 +50,7 @@ class LayerSpec:
     args: tuple[ArgSpec, ...]
     input_dims: Callable[[Args], tuple[str, ...]]
     default_input: Callable[[Args], tuple[int, ...]]
-    math: str
+    math: str  # English; the pages show `layer_math.<name>` from a catalogue where it has one
     spatial_ndim: int = 0
     call_style: CallStyle = CallStyle.SINGLE
     input_dtype: torch.dtype = torch.float32

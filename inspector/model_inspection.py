@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -109,22 +110,47 @@ def _forward_error(model: nn.Module, failure: ForwardFailure) -> ForwardError:
     where = failure.module_name or type(model).__name__
     kind = type(failure.module).__name__
     torch_message = str(failure.error).strip().splitlines()[0] if str(failure.error).strip() else repr(failure.error)
+    shape = format_shape_tree(failure.input_shape)
+    hint = diagnose_failure(failure.module, failure.input_shape)  # a Message: translated with its key
     return ForwardError(
-        f"forward failed in {where} ({kind}) on input {format_shape_tree(failure.input_shape)}: {torch_message}",
-        diagnose_failure(failure.module, failure.input_shape),
+        f"forward failed in {where} ({kind}) on input {shape}: {torch_message}",
+        hint,
         module_name=failure.module_name,
         module_type=kind,
         input_shape=failure.input_shape,
         torch_message=torch_message,
+        key="forward_failed",
+        params={"where": where, "kind": kind, "shape": shape, "torch_message": torch_message, "diagnosis": hint},
     )
 
 
+def _subtree_params(model: nn.Module) -> dict[str, int]:
+    """Return each module's parameter count with its children's, a shared one once per subtree.
+
+    One pass over the parameters, adding each to its owners' prefixes: asking every module for
+    `parameters()` would walk each subtree again, which dominates on deep models.
+    """
+    seen: dict[str, set[int]] = defaultdict(set)
+    totals: dict[str, int] = defaultdict(int)
+    for full, param in model.named_parameters(remove_duplicate=False):
+        parts = full.split(".")[:-1]
+        for prefix in ("", *(".".join(parts[: i + 1]) for i in range(len(parts)))):
+            if id(param) not in seen[prefix]:
+                seen[prefix].add(id(param))
+                totals[prefix] += param.numel()
+    return totals
+
+
 def _layer_reports(model: nn.Module, trace: ForwardTrace) -> list[LayerReport]:
+    subtree = _subtree_params(model)
     owners: dict[int, str] = {}
     layers = []
     for qualified, module in model.named_modules():
         weights, tied, own, trainable = {}, {}, 0, 0
-        for short, param in module.named_parameters(recurse=False, remove_duplicate=False):
+        # The module's own dicts: named_parameters(recurse=False) builds a generator tree per call.
+        for short, param in module._parameters.items():
+            if param is None:
+                continue
             weights[short] = list(param.shape)
             full = f"{qualified}.{short}" if qualified else short
             if id(param) in owners:
@@ -142,10 +168,10 @@ def _layer_reports(model: nn.Module, trace: ForwardTrace) -> list[LayerReport]:
                 input_shape=record.input_shape,
                 output_shape=record.output_shape,
                 weight_shapes=weights,
-                buffer_shapes={short: list(b.shape) for short, b in module.named_buffers(recurse=False)},
+                buffer_shapes={short: list(b.shape) for short, b in module._buffers.items() if b is not None},
                 params=own,
                 trainable_params=trainable,
-                params_total=sum(p.numel() for p in module.parameters()),
+                params_total=subtree[qualified],
                 flops=record.flops,
                 calls=record.calls,
                 is_leaf=next(module.children(), None) is None,

@@ -46,6 +46,9 @@ def screenshot(page: object, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.mouse.move(0, 0)
     page.set_viewport_size({"width": 1440, "height": 1800})
+    main = page.locator('[data-testid="stMain"]')
+    if main.count():  # Streamlit scrolls inside its main pane: show its top
+        main.first.evaluate("pane => pane.scrollTo(0, 0)")
     page.wait_for_timeout(1500)  # let plotly draw before the picture is taken
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
     page.set_viewport_size({"width": 1440, "height": 1000})

@@ -116,7 +116,7 @@ def test_receptive_field(kernel, stride, padding, index):
     expect_clean(input_window, index, kernel, stride, padding, 1, 8)
 
 
-@fuzz(1500)
+@fuzz(2000)
 @given(text=st.one_of(st.text(max_size=30), st.from_regex(r"[0-9x,; ()\-]{0,25}", fullmatch=True)), other=hostile)
 def test_parsers(text, other):
     counted("parsers")

@@ -1,5 +1,6 @@
 """English and Simplified Chinese: the catalogues agree, every page reads Chinese under ?lang=zh, the CLI
-takes --lang, and keyed engine errors are translated (their English still the engine's own text)."""
+takes --lang, and keyed engine errors, forward failures, the shape doctor's reasons and fixes and the layers'
+math lines are translated (their English still the engine's own text)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,17 @@ from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from torch import nn
 
+from inspector.builder import propagate
 from inspector.cli import main
-from inspector.errors import InspectorError
-from inspector.i18n import available_languages, catalogue, error_text, language_for_locale, placeholders, t
+from inspector.errors import ForwardError, InspectorError
+from inspector.i18n import available_languages, catalogue, error_text, language_for_locale, localized, placeholders, t
 from inspector.layer_inspection import inspect_layer
+from inspector.layer_specs import LAYERS
+from inspector.messages import Message
+from inspector.model_inspection import inspect_model
+from inspector.network_spec import NetworkSpec, layer_entry, to_url_token
 from inspector.shapes import parse_size
 from models import ZOO
 
@@ -54,10 +61,15 @@ def test_every_key_is_present_and_non_empty(lang: str) -> None:
 
 
 def test_only_engine_text_is_translated_beyond_the_english_keys() -> None:
-    # zoo.<model>.title/description translate text that inspector/zoo.py writes in English itself
+    # zoo.<model>.title/description and layer_math.<Layer> translate text that inspector/zoo.py and
+    # inspector/layer_specs.py write in English themselves
     extra = sorted(set(catalogue("zh")) - set(catalogue("en")))
-    assert all(re.fullmatch(r"zoo\.\w+\.(title|description)", key) for key in extra), extra
-    assert {key.split(".")[1] for key in extra} == set(ZOO)
+    zoo = [key for key in extra if re.fullmatch(r"zoo\.\w+\.(title|description)", key)]
+    math = [key for key in extra if re.fullmatch(r"layer_math\.\w+", key)]
+    assert sorted(zoo + math) == extra, extra
+    assert {key.split(".")[1] for key in zoo} == set(ZOO)
+    assert {key.split(".")[1] for key in math} <= set(LAYERS)
+    assert {"Conv2d", "Linear", "MaxPool2d", "Flatten", "Embedding", "LSTM"} <= {key.split(".")[1] for key in math}
 
 
 def test_placeholders_agree() -> None:
@@ -73,7 +85,10 @@ def test_chinese_uses_the_course_terms() -> None:
                       ("args.stride.label", "步幅"), ("planner.batch", "批量大小"), ("planner.lr", "学习率"),
                       ("init.title", "初始化"), ("families.convolution", "卷积层"), ("families.pooling", "池化层"),
                       ("families.linear", "全连接层"), ("lab.metric.params", "参数量"),
-                      ("lab.output_heading", "输出尺寸")]:
+                      ("lab.output_heading", "输出尺寸"), ("doctor.linear.reason", "全连接层"),
+                      ("doctor.conv.channels", "卷积层"), ("doctor.fix.padding", "输出尺寸"),
+                      ("doctor.linear.missing_flatten", "展平"), ("doctor.fix.unsqueeze_batch", "批量维度"),
+                      ("engine.forward_failed.message", "前向传播"), ("layer_math.Linear", "全连接层")]:
         assert term in chinese[key], key
 
 
@@ -134,6 +149,87 @@ def test_english_engine_catalogue_says_what_the_engine_says() -> None:
 def test_unkeyed_errors_stay_english() -> None:
     error = InspectorError("something new", "a hint")
     assert error_text(error, "zh") == ("something new", "a hint")
+
+
+# ── Forward failures and the shape doctor ───────────────────────────────────────────────────────────
+
+
+def _english_says_the_same(text: object) -> None:
+    """A keyed Message's English catalogue entry, filled with its params, is the engine's own English."""
+    if not isinstance(text, Message) or not text.key:
+        return
+    if not any(isinstance(value, InspectorError) for value in text.params.values()):
+        assert t(text.key, "en", **text.params) == text, text.key
+    for value in text.params.values():
+        _english_says_the_same(value)
+
+
+FORWARD_FAILURES = [
+    # (model, input) → words the Chinese hint must hold
+    (nn.Sequential(nn.Flatten(), nn.Linear(100, 10)), (1, 3, 8, 8), "设置 in_features=192"),  # Linear after Flatten
+    (nn.Sequential(nn.Conv2d(3, 8, 3)), (1, 1, 8, 8), "设置 in_channels=1"),
+    (nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(8)), (1, 1, 8, 8), "设置 num_features=4"),
+    (nn.Sequential(nn.Linear(192, 10)), (1, 3, 8, 8), "展平"),  # a Flatten missing before Linear
+]
+
+
+@pytest.mark.parametrize(("model", "size", "words"), FORWARD_FAILURES)
+def test_forward_failures_are_translated(model: nn.Module, size: tuple, words: str) -> None:
+    error = _error(inspect_model, model, size, None, "cpu")
+    assert isinstance(error, ForwardError) and error.key == "forward_failed"
+    assert error_text(error, "en") == (error.message, error.hint)
+    assert t("engine.forward_failed.message", "en", **error.params) == error.message
+    _english_says_the_same(error.hint)
+    message, hint = error_text(error, "zh")
+    assert message.startswith("前向传播在 ") and error.torch_message in message  # torch's words kept verbatim
+    assert hint is not None and HAN.search(hint) and words in hint, hint
+    assert "{" not in hint and "fix:" not in hint and "fixes:" not in hint, hint
+
+
+def _spec(input_shape: tuple[int, ...], *layers: tuple[str, dict], input_dtype: str = "float32") -> NetworkSpec:
+    return NetworkSpec(input_shape, tuple(layer_entry(kind, **args) for kind, args in layers), input_dtype)
+
+
+DOCTOR_CASES = [
+    # a spec whose last layer fails → words the Chinese reason must hold
+    (_spec((1, 3, 8, 8), ("Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3, "padding": 1}),
+           ("Flatten", {}), ("Linear", {"in_features": 64, "out_features": 10})), "展平成 4·8·8 = 256 个特征"),
+    (_spec((1, 1, 8, 8), ("Conv2d", {"in_channels": 1, "out_channels": 4, "kernel_size": 3}),
+           ("Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3})), "有 4 个通道"),
+    (_spec((1, 1, 8, 8), ("Conv2d", {"in_channels": 1, "out_channels": 4, "kernel_size": 3}),
+           ("BatchNorm2d", {"num_features": 8})), "个通道保存统计量"),
+    (_spec((1, 1, 4, 4), ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 9})), "放不下任何一个窗口"),
+    (_spec((28, 28), ("Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3})), "缺少通道维度"),
+    (_spec((1, 3, 8, 8), ("Linear", {"in_features": 192, "out_features": 10})), "缺少一个 Flatten（展平层）"),
+    (_spec((1, 16), ("Embedding", {"num_embeddings": 1000, "embedding_dim": 8})), "整数词元 id"),
+    (_spec((5, 1, 10), ("LSTM", {"input_size": 20, "hidden_size": 8})), "每个时间步读入 input_size=20 个特征"),
+    (_spec((3, 8, 8), ("Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3}), ("Flatten", {}),
+           ("Linear", {"in_features": 144, "out_features": 10})), "没有批量维度"),
+    (_spec((1, 1, 3, 3), ("MaxPool2d", {"kernel_size": 5})), "输出会是空的"),
+    (_spec((1, 6, 4, 4), ("GroupNorm", {"num_groups": 4, "num_channels": 8})), "有 6 个通道"),
+    (_spec((1, 1, 8, 8), ("Conv2d", {"in_channels": 1, "out_channels": 4, "kernel_size": 3}), ("Flatten", {}),
+           ("BatchNorm2d", {"num_features": 4})), "有 2 个维度"),
+    (_spec((1, 16), ("Linear", {"in_features": 16, "out_features": 4}), input_dtype="int64"), "整数"),
+    (_spec((10, 1, 6), ("MultiheadAttention", {"embed_dim": 8, "num_heads": 4})), "投影 embed_dim=8 个特征"),
+    (_spec((8,), ("Flatten", {"start_dim": 1})), "需要至少 2 个维度"),
+    (_spec((1, 20), ("Bilinear", {"in1_features": 20, "in2_features": 30, "out_features": 4})), "同时送给两者"),
+    (_spec((1, 1, 4, 4), ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "dilation": 3})),
+     "膨胀为 (3, 3)"),
+]
+
+
+@pytest.mark.parametrize(("spec", "words"), DOCTOR_CASES)
+def test_doctor_reasons_and_fixes_are_translated(spec: NetworkSpec, words: str) -> None:
+    diagnosis = propagate(spec, "meta").diagnosis
+    assert diagnosis is not None and diagnosis.layer_index == len(spec.layers) - 1
+    for text in (diagnosis.reason, diagnosis.hint(), *(fix.description for fix in diagnosis.fixes)):
+        assert isinstance(text, Message) and text.key, text
+        _english_says_the_same(text)
+        assert localized(text, "en") == text
+        chinese = localized(text, "zh")
+        assert HAN.search(chinese) and "{" not in chinese, chinese
+    assert words in localized(diagnosis.reason, "zh"), localized(diagnosis.reason, "zh")
+    assert diagnosis.to_dict()["reason"] == str(diagnosis.reason)  # JSON keeps the English
 
 
 # ── The CLI ─────────────────────────────────────────────────────────────────────────────────────────
@@ -232,3 +328,26 @@ def test_layer_lab_error_in_chinese() -> None:
     app = _open("layer_lab", {"lang": "zh", "layer": "Conv2d", "kernel_size": "9", "input": "1,1,4,4"})
     errors = " ".join(element.value for element in app.error)
     assert "卷积核" in errors or "出了什么问题" in errors, errors
+
+
+def test_layer_lab_math_line_and_notes_in_chinese() -> None:
+    app = _open("layer_lab", {"lang": "zh", "layer": "Conv2d", "input": "1,8,8"})  # an unbatched (C, H, W) input
+    captions = " ".join(element.value for element in app.caption)
+    assert "互相关" in captions, captions  # layer_math.Conv2d, not the spec's English line
+    notes = " ".join(element.value for element in app.info)
+    assert "不带批量维度的输入" in notes and "unbatched" not in notes, notes
+
+
+def test_model_builder_diagnosis_in_chinese(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    spec = DOCTOR_CASES[0][0]  # Conv2d → Flatten → Linear(64): in_features is not what Flatten gives
+    app = AppTest.from_file(str(ROOT / "app_pages" / "model_builder.py"), default_timeout=TIMEOUT)
+    app.session_state["lang"] = "zh"
+    app.session_state["device"] = "meta"
+    app.query_params["spec"] = to_url_token(spec)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    errors = " ".join(element.value for element in app.error)
+    assert "全连接层 Linear 接收" in errors and "Linear takes" not in errors, errors
+    fixes = [button.label for button in app.button if "in\\_features=256" in button.label]
+    assert fixes and all(HAN.search(label) and "set in" not in label for label in fixes), fixes

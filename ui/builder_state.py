@@ -19,7 +19,7 @@ from inspector.errors import InspectorError
 from inspector.fixes import Fix, apply_fix
 from inspector.network_spec import NetworkSpec, from_url_token
 from ui.query import url_value
-from ui.state import plain, tr
+from ui.state import plain, tr, tr_error
 
 SPEC = "builder.spec"
 REVISION = "builder.rev"
@@ -38,7 +38,7 @@ def init_spec(problems: list[str]) -> None:
         try:
             spec = from_url_token(raw)
         except InspectorError as error:
-            problems.append(tr("builder.bad_url", reason=plain(error)))
+            problems.append(tr("builder.bad_url", reason=plain(tr_error(error))))
     st.session_state[SPEC] = spec
     st.session_state[REVISION] = 0
 
@@ -70,7 +70,7 @@ def replace_spec(spec: NetworkSpec, structural: bool = True) -> None:
 
 def refuse(error: InspectorError, what: str) -> None:
     """Keep the spec and leave a message for the next run saying what was refused and why."""
-    st.session_state[MESSAGE] = tr(what, reason=plain(error))
+    st.session_state[MESSAGE] = tr(what, reason=plain(tr_error(error)))
 
 
 def pop_message() -> str | None:

@@ -19,11 +19,12 @@ def render_verdict(result: BuildResult) -> None:
     if result.diagnosis is None:
         st.success(tr("builder.fits", input=format_shape_tree(list(result.spec.input_shape)),
                       output=format_shape_tree(list(result.output_shape)), params=group_thousands(result.total_params),
-                      flops=group_thousands(result.flops), device=result.device, dtype=result.dtype), icon="✅")
+                      flops=group_thousands(result.flops), device=result.device, dtype=result.dtype),
+                   icon=":material/check_circle:")
     else:
         diagnosis = result.diagnosis
         st.error(tr("builder.fails", index=diagnosis.layer_index, type=diagnosis.layer_type,
-                    input=format_shape_tree(list(diagnosis.input_shape))), icon="🩺")
+                    input=format_shape_tree(list(diagnosis.input_shape))), icon=":material/stethoscope:")
 
 
 def render_chart(result: BuildResult) -> None:

@@ -21,7 +21,7 @@ from inspector.network_spec import LayerEntry, NetworkSpec, with_args, with_inpu
 from inspector.shapes import format_shape_tree, parse_size
 from ui.arg_widgets import help_of, label_of
 from ui.builder_state import apply, current, edit, load_template, load_upload, refuse, widget_key
-from ui.state import fixed_tr, plain, tr
+from ui.state import fixed_tr, plain, tr, tr_text
 
 TEXT_KINDS = (ArgKind.SIZE, ArgKind.PADDING, ArgKind.OPTIONAL_SIZE, ArgKind.SHAPE, ArgKind.OPTIONAL_INT)
 INPUT_DTYPES = (DType.FLOAT32.value, DType.INT64.value)
@@ -106,13 +106,13 @@ def _step_line(step: LayerStep | None) -> str:
 
 def render_diagnosis(diagnosis: Diagnosis) -> None:
     """Show the doctor's reason, torch's words, and one button per fix."""
-    st.error(tr("builder.reason", reason=plain(diagnosis.reason)), icon="🩺")
+    st.error(tr("builder.reason", reason=plain(tr_text(diagnosis.reason))), icon=":material/stethoscope:")
     if diagnosis.torch_message:
-        st.caption(tr("builder.torch_said", message=plain(diagnosis.torch_message)))
+        st.caption(tr("builder.torch_said", message=plain(tr_text(diagnosis.torch_message))))
     if not diagnosis.fixes:
         st.caption(tr("builder.no_fix"))
     for number, fix in enumerate(diagnosis.fixes, 1):
-        st.button(tr("builder.fix_button", number=number, description=plain(fix.description)),
+        st.button(tr("builder.fix_button", number=number, description=plain(tr_text(fix.description))),
                   key=widget_key("fix", number), on_click=apply, args=(fix,), disabled=not fix.applicable,
                   help=plain(fix.code) if fix.code else None)
 
@@ -121,19 +121,19 @@ def render_layer(index: int, entry: LayerEntry, step: LayerStep | None, result: 
     """Show one layer: its shapes and running count, move/remove buttons, its arguments, its diagnosis."""
     last = len(current().layers) - 1
     with st.container(border=True):
-        head, up, down, remove = st.columns([12, 1, 1, 1], vertical_alignment="center", gap="small")
+        head, up, down, remove = st.columns([8, 1, 1, 1], vertical_alignment="center", gap="small")
         name = step.name if step else entry.type.lower()
         head.markdown(tr("builder.layer_head", index=index, type=entry.type, name=name) + "  \n" + _step_line(step))
-        up.button(":material/arrow_upward:", key=widget_key(index, "up"), on_click=edit,
+        up.button("↑", key=widget_key(index, "up"), on_click=edit,
                   args=(with_layer_moved, index, -1), disabled=index == 0, help=tr("builder.up"))
-        down.button(":material/arrow_downward:", key=widget_key(index, "down"), on_click=edit,
+        down.button("↓", key=widget_key(index, "down"), on_click=edit,
                     args=(with_layer_moved, index, 1), disabled=index == last, help=tr("builder.down"))
-        remove.button(":material/close:", key=widget_key(index, "remove"), on_click=edit,
+        remove.button("✕", key=widget_key(index, "remove"), on_click=edit,
                       args=(without_layer, index), help=tr("builder.remove"))
         if step is not None and step.status is StepStatus.FAILED and result is not None and result.diagnosis:
             render_diagnosis(result.diagnosis)
         if step is not None and step.notes:
-            st.caption(" · ".join(plain(note) for note in step.notes))
+            st.caption(" · ".join(plain(tr_text(note)) for note in step.notes))
         if entry.spec.args:
             with st.expander(tr("builder.arguments")):
                 columns = st.columns(ARG_COLUMNS)

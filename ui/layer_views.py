@@ -9,7 +9,7 @@ from inspector.layer_inspection import LayerInspection
 from inspector.shapes import format_shape_tree
 from inspector.units import group_thousands, si
 from ui.arg_widgets import arg_key
-from ui.state import plain, tr
+from ui.state import plain, tr, tr_or, tr_text
 
 
 def _tensors_table(result: LayerInspection) -> pd.DataFrame:
@@ -32,7 +32,7 @@ def stat(key: str, label: str, value: str, help_text: str | None = None, note: s
 def render_headline(result: LayerInspection) -> None:
     """Show the constructor, the math, and the measured shapes and counts."""
     st.code(result.constructor, language="python", wrap_lines=True)
-    st.caption(tr("lab.math", math=plain(result.math)))
+    st.caption(tr("lab.math", math=plain(tr_or(f"layer_math.{result.layer_type}", result.math))))
     columns = st.columns([3, 3, 2, 2])
     with columns[0]:
         stat("lab-input", tr("lab.metric.input"), format_shape_tree(result.input_shape),
@@ -122,4 +122,4 @@ def render_receptive_field(result: LayerInspection, axes: tuple[str, ...]) -> No
 def render_notes(result: LayerInspection) -> None:
     """Show the engine's notes about this layer (unbatched input, train-only behaviour, …)."""
     for note in result.notes:
-        st.info(plain(note), icon=":material/info:")
+        st.info(plain(tr_text(note)), icon=":material/info:")

@@ -17,7 +17,7 @@ from inspector.zoo import zoo_options
 from models import ModelOption, ZooEntry
 from ui.cache import Options, default_input_size
 from ui.query import url_value
-from ui.state import plain, tr, tr_or
+from ui.state import plain, tr, tr_or, tr_text
 
 PERSIST = "session"
 DEFAULT_DEPTH = 2
@@ -46,7 +46,7 @@ def init_options(entry: ZooEntry, problems: list[str]) -> None:
                 value = zoo_options(entry, {option.name: raw})[option.name]
             except InspectorError as error:
                 problems.append(tr("query.bad_value", name=option.name, value=plain(raw),
-                                   reason=plain(error.message)))
+                                   reason=plain(tr_text(error))))
         st.session_state[key] = value
 
 
@@ -72,7 +72,7 @@ def input_widget(entry: ZooEntry, options: Options, problems: list[str]) -> str:
         try:
             st.session_state[key] = "" if raw is None else ",".join(map(str, parse_size(raw)))
         except InspectorError as error:
-            problems.append(tr("query.bad_value", name="input", value=plain(raw), reason=plain(error.message)))
+            problems.append(tr("query.bad_value", name="input", value=plain(raw), reason=plain(tr_text(error))))
             st.session_state[key] = ""
     default = format_shape_tree(list(default_input_size(entry.name, options)))
     return st.text_input(tr("model.input"), key=key, placeholder=default, persist_state=PERSIST,

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from inspector.i18n import DEFAULT_LANG, has_message, t
+from inspector.errors import InspectorError
+from inspector.i18n import DEFAULT_LANG, error_text, has_message, localized, t
 
 DEFAULT_DEVICE = "cpu"
 DEFAULT_DTYPE = "float32"
@@ -27,6 +28,17 @@ def tr(key: str, **params: object) -> str:
 def tr_or(key: str, fallback: str) -> str:
     """Return message `key` when a catalogue has it, else `fallback` (text that comes with the engine's data)."""
     return t(key, lang()) if has_message(key, lang()) else fallback
+
+
+def tr_text(value: object) -> str:
+    """Return engine-written text in the session's language: a keyed `Message` translated, else as it is."""
+    return localized(value, lang())
+
+
+def tr_error(error: InspectorError) -> str:
+    """Return an engine error as one line, "what — how to fix it", in the session's language where it has a key."""
+    message, hint = error_text(error, lang())
+    return f"{message} — {hint}" if hint else message
 
 
 def fixed_tr() -> Callable[..., str]:
