@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import os
+
 import torch
 
 from inspector.errors import InvalidArgumentError
@@ -10,6 +13,19 @@ from inspector.units import binary_bytes
 # Share of the memory actually free that one inspection may take: the rest stays for other
 # users of the same server and for the forward pass's activations.
 DEFAULT_SHARE = 0.5
+
+
+def budget_share() -> float:
+    """Return the share of free memory one inspection may take: INSPECTOR_MEMORY_SHARE, else 0.5.
+
+    A value outside (0, 1] or not a number is ignored, so a typo in a deployment's environment
+    never disables the guard.
+    """
+    try:
+        share = float(os.environ.get("INSPECTOR_MEMORY_SHARE", DEFAULT_SHARE))
+    except ValueError:
+        return DEFAULT_SHARE
+    return share if math.isfinite(share) and 0 < share <= 1 else DEFAULT_SHARE
 
 
 def free_memory(device: torch.device) -> int | None:
@@ -28,8 +44,10 @@ def free_memory(device: torch.device) -> int | None:
     return None
 
 
-def check_fits(needed: int, device: torch.device, what: str, share: float = DEFAULT_SHARE) -> None:
-    """Raise InvalidArgumentError when `needed` bytes exceed `share` of the memory free on `device`."""
+def check_fits(needed: int, device: torch.device, what: str, share: float | None = None) -> None:
+    """Raise InvalidArgumentError when `needed` bytes exceed `share` (default: `budget_share()`)
+    of the memory free on `device`."""
+    share = budget_share() if share is None else share
     free = free_memory(device)
     if free is None or needed <= share * free:
         return

@@ -190,3 +190,18 @@ def test_defaults_are_torchs_own(name):
         assert arg.default == (default.__name__ if callable(default) else default), (name, arg.name)
     if name == "RNN":
         assert nn.RNN(2, 3).nonlinearity == spec.arg("nonlinearity").default
+
+
+def test_memory_budget_is_configurable(monkeypatch):
+    from inspector.memory_guard import budget_share, free_memory
+
+    free = free_memory(torch.device("cpu"))
+    if free is None:
+        pytest.skip("free memory cannot be read on this machine")
+    # a Linear(4096, 4096) needs 4096·4096 + 4096 parameters · 4 bytes ≈ 64 MiB
+    monkeypatch.setenv("INSPECTOR_MEMORY_SHARE", str(32 * 2**20 / free))
+    with pytest.raises(InvalidArgumentError, match="meta"):
+        inspect_layer("Linear", {"in_features": 4096, "out_features": 4096})
+    for bad in ("0", "-1", "2", "nan", "half"):
+        monkeypatch.setenv("INSPECTOR_MEMORY_SHARE", bad)
+        assert budget_share() == 0.5  # ignored: the guard stays on
