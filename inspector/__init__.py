@@ -1,5 +1,14 @@
-"""PyTorch Shape Inspector: what real PyTorch does with a layer or model, and why."""
+"""PyTorch Shape Inspector: what real PyTorch does with a layer or model, and why.
 
+The public API: inspect a model or one layer, explain its numbers, plan its training memory,
+initialise it, build a network from a spec, and read checkpoints — all as dataclasses of numbers;
+the CLI (`python -m inspector`) and the web app turn them into text.
+"""
+
+from inspector.builder import BuildResult, build_network, propagate
+from inspector.builder_code import generate_code
+from inspector.checkpoint import CheckpointReport, read_checkpoint
+from inspector.checkpoint_match import CheckpointMatch, match_checkpoint, match_module
 from inspector.devices import DeviceInfo, available_devices, cuda_visible_devices, resolve_device
 from inspector.errors import (
     DeviceUnavailableError,
@@ -8,22 +17,53 @@ from inspector.errors import (
     InvalidArgumentError,
     UnknownNameError,
 )
+from inspector.fixes import Fix, apply_fix
+from inspector.init_report import InitReport, init_report
+from inspector.initialization import InitScheme, apply_init
+from inspector.layer_inspection import LayerInspection, inspect_layer
+from inspector.memory_estimate import estimate_training_memory, largest_batch_size
 from inspector.model_inspection import inspect_model
+from inspector.network_spec import NetworkSpec
 from inspector.report import LayerReport, ModelReport
+from inspector.train_step import measure_training_step
 from inspector.worked import Worked
+from inspector.zoo import build_zoo_model, inspect_named_model
 
 __all__ = [
+    "BuildResult",
+    "CheckpointMatch",
+    "CheckpointReport",
     "DeviceInfo",
     "DeviceUnavailableError",
+    "Fix",
     "ForwardError",
+    "InitReport",
+    "InitScheme",
     "InspectorError",
     "InvalidArgumentError",
+    "LayerInspection",
     "LayerReport",
     "ModelReport",
+    "NetworkSpec",
     "UnknownNameError",
     "Worked",
+    "apply_fix",
+    "apply_init",
     "available_devices",
+    "build_network",
+    "build_zoo_model",
     "cuda_visible_devices",
+    "estimate_training_memory",
+    "generate_code",
+    "init_report",
+    "inspect_layer",
     "inspect_model",
+    "inspect_named_model",
+    "largest_batch_size",
+    "match_checkpoint",
+    "match_module",
+    "measure_training_step",
+    "propagate",
+    "read_checkpoint",
     "resolve_device",
 ]

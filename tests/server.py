@@ -7,6 +7,7 @@ file, not a pipe: a pipe nobody reads fills up under load and would stall the se
 
 from __future__ import annotations
 
+import shutil
 import socket
 import subprocess
 import sys
@@ -83,3 +84,28 @@ def streamlit_server() -> Iterator[Server]:
                 except subprocess.TimeoutExpired:
                     process.kill()
                     process.wait()
+
+
+# Debian's Chromium, with the flags this machine's closed network needs (no background fetches).
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
+
+
+def screenshot(page: object, name: str) -> None:
+    """Write the page to tests/artifacts/NAME.png and copy it to docs/screenshots/ for the README."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.mouse.move(0, 0)  # no hover toolbar or focus ring in the picture
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.set_viewport_size({"width": 1440, "height": 2000})  # the app scrolls inside its own pane: show it all
+    main = page.locator('[data-testid="stMain"]')
+    if main.count():
+        main.first.evaluate("pane => pane.scrollTo(0, 0)")
+    page.wait_for_timeout(2000)  # let the layout settle and plotly draw before the picture is taken
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    page.set_viewport_size({"width": 1440, "height": 1000})
+    shutil.copyfile(path, SCREENSHOTS / f"{name}.png")

@@ -8,12 +8,12 @@ README). Skips when Debian's Chromium or the playwright package is missing.
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
+from server import CHROMIUM, CHROMIUM_ARGS, screenshot
 from torch import nn
 
 from models import ZOO
@@ -21,11 +21,6 @@ from models import ZOO
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "tests" / "artifacts"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 RENDER_MS = 60_000
 
 if not CHROMIUM.exists():
@@ -46,19 +41,6 @@ def page(app_url: str) -> Iterator[object]:
             yield browser.new_page(viewport={"width": 1440, "height": 1000})
         finally:
             browser.close()
-
-
-def _screenshot(page: object, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.mouse.move(0, 0)  # no hover toolbar or focus ring in the picture
-    page.evaluate("document.activeElement && document.activeElement.blur()")
-    page.set_viewport_size({"width": 1440, "height": 2000})  # the app scrolls inside its own pane: show it all
-    page.wait_for_timeout(2000)  # let the layout settle and plotly draw before the picture is taken
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path))
-    page.set_viewport_size({"width": 1440, "height": 1000})
-    shutil.copyfile(path, SCREENSHOTS / f"{name}.png")
 
 
 def _metric(page: object, label: str) -> object:
@@ -93,7 +75,7 @@ def test_layer_lab_kernel_change_shows_torch_output(app_url: str, page: object) 
     box = cell.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     sync_api.expect(page).to_have_url(re.compile(f"cell={row}%2C{col}"), timeout=RENDER_MS)
-    _screenshot(page, "layer_lab")
+    screenshot(page, "layer_lab")
 
 
 def test_model_inspector_shows_alexnet(app_url: str, page: object) -> None:
@@ -101,7 +83,7 @@ def test_model_inspector_shows_alexnet(app_url: str, page: object) -> None:
     total = sum(p.numel() for p in ZOO["alexnet"].build().parameters())
     sync_api.expect(_metric(page, "Total parameters")).to_have_text(f"{total:,}", timeout=RENDER_MS)
     sync_api.expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=RENDER_MS)
-    _screenshot(page, "model_inspector")
+    screenshot(page, "model_inspector")
 
 
 def test_layer_lab_in_chinese(app_url: str, page: object) -> None:
@@ -112,4 +94,4 @@ def test_layer_lab_in_chinese(app_url: str, page: object) -> None:
     sync_api.expect(output).to_have_text(str(expected), timeout=RENDER_MS)
     sync_api.expect(page.get_by_text("层实验室").first).to_be_visible(timeout=RENDER_MS)
     sync_api.expect(page.locator('input[aria-label="kernel_size（卷积核大小） (H)"]')).to_be_visible(timeout=RENDER_MS)
-    _screenshot(page, "layer_lab_zh")
+    screenshot(page, "layer_lab_zh")

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from server import CHROMIUM, CHROMIUM_ARGS, screenshot
 
 from inspector.builder import build_network, propagate
 from inspector.builder_templates import template_spec
@@ -16,12 +15,6 @@ from inspector.network_spec import to_url_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "tests" / "artifacts"
-SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 RENDER_MS = 90_000
 
 if not CHROMIUM.exists():
@@ -39,20 +32,6 @@ def page(streamlit_server: object) -> Iterator[object]:
             yield tab
         finally:
             browser.close()
-
-
-def screenshot(page: object, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.mouse.move(0, 0)
-    page.set_viewport_size({"width": 1440, "height": 1800})
-    main = page.locator('[data-testid="stMain"]')
-    if main.count():  # Streamlit scrolls inside its main pane: show its top
-        main.first.evaluate("pane => pane.scrollTo(0, 0)")
-    page.wait_for_timeout(1500)  # let plotly draw before the picture is taken
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-    page.set_viewport_size({"width": 1440, "height": 1000})
-    shutil.copyfile(ARTIFACTS / f"{name}.png", SCREENSHOTS / f"{name}.png")
 
 
 def test_builder_applies_one_fix(page):

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from server import Server, health_ok
+from server import CHROMIUM, CHROMIUM_ARGS, Server, health_ok
 
 from models import ZOO
 
@@ -35,9 +35,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 # One session per model, all at once. cpu where a forward takes well under a second here, meta
 # (shapes only, no memory) where real weights would be big or slow: vgg11 is 0.5 GB, gpt_7b 27 GB.
