@@ -18,6 +18,8 @@ from inspector.builder_templates import TEMPLATES, template_spec
 from inspector.doctor import Diagnosis
 from inspector.errors import ForwardError, InvalidArgumentError
 from inspector.formatting import OutputFormat, parse_format, render_report
+from inspector.i18n import DEFAULT_LANG, localized, t
+from inspector.messages import NONE, Message
 from inspector.model_inspection import inspect_model
 from inspector.network_spec import MAX_SPEC_BYTES, NetworkSpec
 from inspector.shapes import format_shape_tree
@@ -53,24 +55,32 @@ def load_spec(source: str) -> NetworkSpec:
 
 def does_not_fit(diagnosis: Diagnosis) -> ForwardError:
     """Return the one-line error for a spec whose layer `diagnosis` names cannot take its input."""
-    fixes = "; --fix applies the first" if any(fix.applicable for fix in diagnosis.fixes) else ""
+    fixes = NONE
+    if any(fix.applicable for fix in diagnosis.fixes):
+        fixes = Message("; --fix applies the first", "cli.build.fix_first")
+    shape = format_shape_tree(list(diagnosis.input_shape))
+    hint = diagnosis.hint()
     return ForwardError(
         f"layers[{diagnosis.layer_index}] {diagnosis.layer_name} ({diagnosis.layer_type}) cannot take its input "
-        f"{format_shape_tree(list(diagnosis.input_shape))}",
-        diagnosis.hint() + fixes,
+        f"{shape}",
+        hint + fixes,
         module_name=diagnosis.layer_name,
         module_type=diagnosis.layer_type,
         input_shape=list(diagnosis.input_shape),
         torch_message=diagnosis.torch_message,
+        key="spec_does_not_fit",
+        params={"index": diagnosis.layer_index, "name": diagnosis.layer_name, "type": diagnosis.layer_type,
+                "shape": shape, "hint": hint, "fixes": fixes},
     )
 
 
 def run_build(args: argparse.Namespace) -> str:
     """Return the output of `build`; raises InspectorError (exit 2) for a bad spec or one that does not fit."""
     output_format = parse_format(args.format)
+    lang = getattr(args, "lang", DEFAULT_LANG)
     spec = load_spec(args.spec)
     if args.fix:
-        return _fixed(spec, args.device, args.dtype)
+        return _fixed(spec, args.device, args.dtype, lang)
     result = propagate(spec, args.device, args.dtype)
     if result.diagnosis is not None:
         raise does_not_fit(result.diagnosis)
@@ -80,15 +90,18 @@ def run_build(args: argparse.Namespace) -> str:
     name = Path(args.spec).stem if args.spec not in TEMPLATES else args.spec
     report = inspect_model(model, spec.input_shape, device=args.device, dtype=args.dtype,
                            input_dtype=spec.input_dtype, name=name)
-    return render_report(report, output_format)
+    return render_report(report, output_format, lang=lang)
 
 
-def _fixed(spec: NetworkSpec, device: str, dtype: str | None) -> str:
+def _fixed(spec: NetworkSpec, device: str, dtype: str | None, lang: str = DEFAULT_LANG) -> str:
     fixed, applied, result = fix_until_fits(spec, device, dtype)
     for fix in applied:
-        sys.stderr.write(f"applied: {fix.description}\n")
+        sys.stderr.write(t("cli.build.applied", lang, fix=localized(fix.description, lang)) + "\n")
     if result.diagnosis is not None:
         error = does_not_fit(result.diagnosis)
-        done = f" after {len(applied)} fix(es)" if applied else ""
-        raise ForwardError(f"{error.message}{done}, and no fix applies", error.hint)
+        done = NONE
+        if applied:
+            done = Message(f" after {len(applied)} fix(es)", "cli.build.after_fixes", count=len(applied))
+        raise ForwardError(f"{error.message}{done}, and no fix applies", error.hint, key="spec_no_fix",
+                           params={"error": error, "done": done})
     return fixed.to_json()

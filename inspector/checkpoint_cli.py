@@ -9,6 +9,7 @@ from dataclasses import asdict
 from inspector.checkpoint import CheckpointReport, ModuleGroup, read_checkpoint
 from inspector.checkpoint_match import CheckpointMatch, match_checkpoint
 from inspector.formatting import OutputFormat, parse_format
+from inspector.i18n import DEFAULT_LANG, localized, t
 from inspector.shapes import format_shape_tree
 from inspector.units import binary_bytes, group_thousands
 from inspector.zoo import parse_kwargs
@@ -25,18 +26,18 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=run)
 
 
-def tree_rows(group: ModuleGroup, depth: int, level: int = 0) -> list[tuple[str, str, str]]:
+def tree_rows(group: ModuleGroup, depth: int, level: int = 0, lang: str = DEFAULT_LANG) -> list[tuple[str, str, str]]:
     """Return (indented name, elements, bytes) rows of the module tree down to `depth`."""
     rows = [
         (
-            "  " * level + (group.name.rsplit(".", 1)[-1] or "(all)"),
+            "  " * level + (group.name.rsplit(".", 1)[-1] or t("cli.checkpoint.all", lang)),
             group_thousands(group.numel),
             binary_bytes(group.bytes),
         )
     ]
     if level < depth:
         for child in group.children.values():
-            rows += tree_rows(child, depth, level + 1)
+            rows += tree_rows(child, depth, level + 1, lang)
     return rows
 
 
@@ -47,25 +48,26 @@ def checkpoint_document(report: CheckpointReport, match: CheckpointMatch | None)
     return data
 
 
-def _table(report: CheckpointReport, match: CheckpointMatch | None, depth: int, markdown: bool) -> str:
-    lines = [
-        f"{report.path} ({report.file_format}{', under ' + repr(report.container_key) if report.container_key else ''})"
-    ]
+def _table(
+    report: CheckpointReport, match: CheckpointMatch | None, depth: int, markdown: bool, lang: str = DEFAULT_LANG
+) -> str:
+    under = t("cli.checkpoint.under", lang, key=repr(report.container_key)) if report.container_key else ""
+    lines = [f"{report.path} ({report.file_format}{under})"]
     lines += [f"{t.name}  {format_shape_tree(t.shape)}  {t.dtype}  {group_thousands(t.numel)}" for t in report.tensors]
     lines.append("")
-    lines += [f"{name}  {numel}  {size}" for name, numel, size in tree_rows(report.tree, depth)]
+    lines += [f"{name}  {numel}  {size}" for name, numel, size in tree_rows(report.tree, depth, lang=lang)]
     lines.append(
-        f"total: {len(report.tensors)} tensors, {group_thousands(report.total_numel)} elements, "
-        f"{binary_bytes(report.total_bytes)}"
+        t("cli.checkpoint.total", lang, tensors=len(report.tensors), elements=group_thousands(report.total_numel),
+          size=binary_bytes(report.total_bytes))
     )
     if match:
-        lines.append(match.verdict)
+        lines.append(localized(match.verdict, lang))
         lines += [
-            f"  shape mismatch {m.name}: file {tuple(m.file_shape)} vs model {tuple(m.model_shape)}"
+            t("cli.checkpoint.mismatch", lang, name=m.name, file=tuple(m.file_shape), model=tuple(m.model_shape))
             for m in match.mismatched
         ]
-        lines += [f"  missing {name}" for name in match.missing]
-        lines += [f"  unexpected {name}" for name in match.unexpected]
+        lines += [t("cli.checkpoint.missing", lang, name=name) for name in match.missing]
+        lines += [t("cli.checkpoint.unexpected", lang, name=name) for name in match.unexpected]
     return "\n".join(f"- {line}" if markdown and line else line for line in lines)
 
 
@@ -76,4 +78,5 @@ def run(args: argparse.Namespace) -> str:
     match = match_checkpoint(report, args.against, parse_kwargs(args.kwargs)) if args.against else None
     if output_format is OutputFormat.JSON:
         return json.dumps(checkpoint_document(report, match), indent=2)
-    return _table(report, match, max(args.depth, 0), output_format is OutputFormat.MARKDOWN)
+    lang = getattr(args, "lang", DEFAULT_LANG)
+    return _table(report, match, max(args.depth, 0), output_format is OutputFormat.MARKDOWN, lang)

@@ -12,6 +12,7 @@ from torch import nn
 
 from inspector.checkpoint import CheckpointReport, max_checkpoint_bytes, read_checkpoint
 from inspector.errors import InvalidArgumentError
+from inspector.messages import NONE, Message
 from inspector.zoo import build_zoo_model
 
 WRAPPER_PREFIXES = ("module.", "_orig_mod.", "model.")
@@ -90,20 +91,30 @@ def _verdict(
     prefix: str | None,
 ) -> str:
     if fits:
-        note = f" once the {prefix!r} prefix is removed from every key" if prefix else ""
-        return f"this file fits {model}{note}"
+        note = NONE
+        if prefix:
+            note = Message(f" once the {prefix!r} prefix is removed from every key", "checkpoint_match.prefix_note",
+                           prefix=repr(prefix))
+        return Message(f"this file fits {model}{note}", "checkpoint_match.fits", model=model, note=note)
     reasons = []
     if mismatched:
         first = mismatched[0]
-        reasons.append(
-            f"{len(mismatched)} shape mismatch(es), e.g. {first.name}: file {tuple(first.file_shape)} vs model "
-            f"{tuple(first.model_shape)}"
-        )
+        file_shape, model_shape = tuple(first.file_shape), tuple(first.model_shape)
+        reasons.append(Message(
+            f"{len(mismatched)} shape mismatch(es), e.g. {first.name}: file {file_shape} vs model {model_shape}",
+            "checkpoint_match.mismatched", count=len(mismatched), name=first.name, file=file_shape, model=model_shape,
+        ))
     if missing:
-        reasons.append(f"{len(missing)} key(s) the model needs are missing, e.g. {missing[0]}")
+        reasons.append(Message(f"{len(missing)} key(s) the model needs are missing, e.g. {missing[0]}",
+                               "checkpoint_match.missing", count=len(missing), name=missing[0]))
     if unexpected:
-        reasons.append(f"{len(unexpected)} key(s) the model does not have, e.g. {unexpected[0]}")
-    return f"this file does not fit {model}: " + "; ".join(reasons)
+        reasons.append(Message(f"{len(unexpected)} key(s) the model does not have, e.g. {unexpected[0]}",
+                               "checkpoint_match.unexpected", count=len(unexpected), name=unexpected[0]))
+    listed = reasons[-1] if reasons else NONE
+    for reason in reversed(reasons[:-1]):  # "a; b; c", one pair at a time
+        listed = Message(f"{reason}; {listed}", "checkpoint_match.then", first=reason, rest=listed)
+    return Message(f"this file does not fit {model}: {listed}", "checkpoint_match.does_not_fit", model=model,
+                   reasons=listed)
 
 
 def match_checkpoint(

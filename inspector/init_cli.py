@@ -11,7 +11,8 @@ import json
 import math
 
 from inspector.errors import InvalidArgumentError
-from inspector.formatting import OutputFormat, parse_format
+from inspector.formatting import OutputFormat, display_width, pad, parse_format
+from inspector.i18n import DEFAULT_LANG, t
 from inspector.init_report import InitReport, LayerInit, init_report
 from inspector.initialization import BiasInit, FanMode, InitScheme, Nonlinearity
 from inspector.zoo import parse_kwargs
@@ -26,6 +27,8 @@ _SCHEME_FLAGS = (("--gain", float, "xavier_*, orthogonal"), ("--mode", str, f"ka
                  ("--b", float, "uniform/trunc_normal upper end"), ("--mean", float, "normal, trunc_normal"),
                  ("--std", float, "normal, trunc_normal"), ("--value", float, "constant"))
 COLUMNS = ("Layer", "Type", "fan_in", "fan_out", "Theory std", "W mean", "W std", "Act mean", "Act std", "‖∇W‖")
+# the catalogue key of each column's heading (None: a symbol, the same in every language)
+_COLUMN_KEYS = ("layer", "type", None, None, "theory_std", "w_mean", "w_std", "act_mean", "act_std", None)
 
 
 def add_command(commands: argparse._SubParsersAction) -> None:
@@ -59,7 +62,7 @@ def run_init(args: argparse.Namespace) -> str:
                          **arguments)
     if output_format is OutputFormat.JSON:
         return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
-    return render_init_table(report)
+    return render_init_table(report, getattr(args, "lang", DEFAULT_LANG))
 
 
 def _number(value: float | None) -> str:
@@ -74,33 +77,36 @@ def _row(layer: LayerInit) -> tuple[str, ...]:
             _number(layer.activation_mean), _number(layer.activation_std), _number(layer.gradient_norm))
 
 
-def _theory_lines(report: InitReport) -> list[str]:
+def _theory_lines(report: InitReport, lang: str = DEFAULT_LANG) -> list[str]:
     """One line per distinct formula, naming the layers it covers."""
     groups: dict[str, list[str]] = {}
     for layer in report.initialised_layers():
         groups.setdefault(layer.theory.formula, []).append(layer.name)
     lines = []
     for formula, names in groups.items():
-        who = names[0] if len(names) == 1 else f"{names[0]} … {names[-1]} ({len(names)} layers)"
+        who = names[0] if len(names) == 1 else t("cli.init.layers", lang, first=names[0], last=names[-1],
+                                                    count=len(names))
         lines.append(f"  {who}: {formula}")
     return lines
 
 
-def render_init_table(report: InitReport) -> str:
-    """Return the report as a header, a layer table, the theory formulas and the notes."""
+def render_init_table(report: InitReport, lang: str = DEFAULT_LANG) -> str:
+    """Return the report as a header, a layer table, the theory formulas and the notes (headings in `lang`)."""
     arguments = ", ".join(f"{name}={value}" for name, value in report.spec.kwargs.items())
     rows = [_row(layer) for layer in report.layers]
-    widths = [max(len(row[i]) for row in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
+    columns = tuple(t(f"cli.init.col.{key}", lang) if key else name for name, key in zip(COLUMNS, _COLUMN_KEYS,
+                                                                                            strict=True))
+    widths = [max(display_width(row[i]) for row in [columns, *rows]) for i in range(len(columns))]
 
     def render(row: tuple[str, ...]) -> str:
-        return "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+        return "  ".join(pad(cell, width) for cell, width in zip(row, widths, strict=True)).rstrip()
 
     rule = "  ".join("─" * width for width in widths)
     header = [
-        f"Model   {report.model}, input {tuple(report.input_size)}, seed {report.seed}",
-        f"Scheme  {report.spec.scheme.value}({arguments})",
-        f"Loss    {report.loss}; ‖∇W‖ after one backward pass; Act = the layer's output",
+        t("cli.init.model", lang, model=report.model, input=tuple(report.input_size), seed=report.seed),
+        t("cli.init.scheme", lang, scheme=report.spec.scheme.value, arguments=arguments),
+        t("cli.init.loss", lang, loss=report.loss),
     ]
-    theory = ["Theory", *_theory_lines(report)]
-    notes = ["Notes", *(f"  {note}" for note in report.notes)]
-    return "\n".join([*header, "", render(COLUMNS), rule, *map(render, rows), rule, *theory, *notes])
+    theory = [t("cli.init.theory", lang), *_theory_lines(report, lang)]
+    notes = [t("cli.init.notes", lang), *(f"  {note}" for note in report.notes)]
+    return "\n".join([*header, "", render(columns), rule, *map(render, rows), rule, *theory, *notes])

@@ -7,7 +7,7 @@ import io
 import json
 
 from inspector.formatting import OutputFormat, display_width, pad, parse_format
-from inspector.i18n import DEFAULT_LANG, t
+from inspector.i18n import DEFAULT_LANG, localized, t, t_or
 from inspector.layer_inspection import LayerInspection
 from inspector.shapes import format_shape_tree
 from inspector.units import group_thousands, si
@@ -22,31 +22,31 @@ def layer_lines(result: LayerInspection, lang: str = DEFAULT_LANG) -> list[tuple
     dims = ", ".join(result.input_dims)
     lines = [
         (head("layer"), result.constructor),
-        (head("math"), result.math),
+        (head("math"), t_or(f"layer_math.{result.layer_type}", lang, result.math)),
         (head("device_dtype"), f"{result.device} / {result.dtype}"),
         (head("input"), f"({dims}) = {format_shape_tree(result.input_shape)}"),
         (head("output"), format_shape_tree(result.output_shape)),
     ]
     verdict = {True: head("matches"), False: head("differs"), None: ""}[result.formulas_match]
     for dim, worked in result.output_formulas:
-        lines.append((dim, f"{worked.formula}   {verdict}".rstrip()))
+        lines.append((dim, f"{localized(worked.formula, lang)}   {verdict}".rstrip()))
     if result.matmul:
-        lines.append((head("matmul"), result.matmul))
+        lines.append((head("matmul"), localized(result.matmul, lang)))
     for kind, tensors in (("param", result.parameters), ("buffer", result.buffers)):
         for tensor in tensors:
             numbers = f"{format_shape_tree(tensor.shape)} = {group_thousands(tensor.numel)}"
             lines.append((head(kind, name=tensor.name), numbers))
     lines.append((head("parameters"), group_thousands(result.param_count)))
     if result.param_formula:
-        lines.append((head("formula"), result.param_formula.formula))
+        lines.append((head("formula"), localized(result.param_formula.formula, lang)))
     for index, solution in enumerate(result.padding_suggestions):
-        lines.append((head("keep", index=index), str(solution["reason"])))
+        lines.append((head("keep", index=index), localized(solution["reason"], lang)))
     for index, rows in enumerate(result.receptive_field):
         field = head("receptive_value", field=rows[-1]["receptive_field"], jump=rows[-1]["jump"])
         lines.append((head("receptive_field", index=index), field))
     flops = f"{group_thousands(result.flops)} ({si(result.flops, 'FLOPs')}); MACs = {group_thousands(result.macs)}"
     lines.append((head("flops"), flops))
-    lines += [(head("note"), note) for note in result.notes]
+    lines += [(head("note"), localized(note, lang)) for note in result.notes]
     return lines
 
 

@@ -133,7 +133,10 @@ def _matmul(spec: LayerSpec, args: Mapping[str, ArgValue], shape: tuple[int, ...
     lead = ", ".join(["N", *(str(dim) for dim in shape[1:-1])])
     fin, fout = args["in_features"], args["out_features"]
     bias = f" + ({fout},)" if args["bias"] else ""
-    return f"({lead}, {fin}) · ({fin}, {fout}){bias} → ({lead}, {fout})   [x · Wᵀ, W is ({fout}, {fin})]"
+    return Message(
+        f"({lead}, {fin}) · ({fin}, {fout}){bias} → ({lead}, {fout})   [x · Wᵀ, W is ({fout}, {fin})]",
+        "layer_text.matmul", lead=lead, fin=fin, fout=fout, bias=bias,
+    )
 
 
 def inspect_layer(

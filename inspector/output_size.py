@@ -16,6 +16,7 @@ from numbers import Integral
 from typing import TypeVar
 
 from inspector.errors import InvalidArgumentError
+from inspector.messages import Message
 from inspector.units import group_thousands
 from inspector.worked import Worked
 
@@ -23,7 +24,9 @@ IntOrTuple = int | Sequence[int]
 T = TypeVar("T")
 
 CONV_SYMBOLIC = "⌊(H_in + 2·p − d·(k − 1) − 1)/s⌋ + 1"
-SAME_SYMBOLIC = "H_out = H_in; total padding d·(k − 1), ⌊total/2⌋ left, the rest right"
+SAME_SYMBOLIC = Message(
+    "H_out = H_in; total padding d·(k − 1), ⌊total/2⌋ left, the rest right", "output.same_symbolic", axis="H"
+)
 CONV_TRANSPOSE_SYMBOLIC = "(H_in − 1)·s − 2·p + d·(k − 1) + output_padding + 1"
 MAX_POOL_SYMBOLIC = "⌊(H_in + 2·p − d·(k − 1) − 1)/s⌋ + 1"
 AVG_POOL_SYMBOLIC = "⌊(H_in + 2·p − k)/s⌋ + 1"
@@ -125,10 +128,11 @@ def same_output_size(input_size: int, kernel_size: int, dilation: int = 1) -> Wo
     h, k, _, _, d = _check_window(input_size, kernel_size, 1, 0, dilation)
     total = d * (k - 1)
     left = total // 2
-    formula = (
+    formula = Message(
         f"padding='same' keeps the size: total padding d·(k − 1) = {d}·({k} − 1) = {total}, "
         f"torch pads {left} left and {total - left} right; "
-        f"⌊({group_digits(h)} + {total} − {d}·({k} − 1) − 1)/1⌋ + 1 = {group_digits(h)}"
+        f"⌊({group_digits(h)} + {total} − {d}·({k} − 1) − 1)/1⌋ + 1 = {group_digits(h)}",
+        "output.same_formula", d=d, k=k, total=total, left=left, right=total - left, h=group_digits(h),
     )
     return Worked(h, formula, SAME_SYMBOLIC)
 
@@ -308,9 +312,11 @@ def _ceil_mode_size(h: int, k: int, s: int, p: int, d: int, numerator: str) -> t
     last_start = (value - 1) * s
     if last_start >= h + p:  # the last window would start in the right padding: torch drops it
         value -= 1
-        formula += (
-            f", but the last window would start at ({value + 1} − 1)·{s} = {last_start} ≥ "
-            f"H_in + p = {h} + {p}, in the right padding, so torch drops it: {group_digits(value)}"
+        formula = Message(
+            f"{formula}, but the last window would start at ({value + 1} − 1)·{s} = {last_start} ≥ "
+            f"H_in + p = {h} + {p}, in the right padding, so torch drops it: {group_digits(value)}",
+            "output.ceil_dropped", formula=formula, count=value + 1, s=s, last_start=last_start, h=h, p=p,
+            value=group_digits(value),
         )
     if value < 1:
         raise InvalidArgumentError(
@@ -384,9 +390,17 @@ def each_axis(compute: Callable[..., T], *columns: Sequence[object]) -> list[tup
 def _each_axis(compute: Callable[..., Worked], *columns: tuple[int, ...]) -> tuple[Worked, ...]:
     """Return `compute` applied per axis, with the axis letter (H_in → W_in) in the symbolic form."""
     return tuple(
-        Worked(worked.value, worked.formula, worked.symbolic.replace("H_", f"{letter}_"))
+        Worked(worked.value, worked.formula, _axis_symbolic(worked.symbolic, letter))
         for letter, worked in each_axis(compute, *columns)
     )
+
+
+def _axis_symbolic(symbolic: str, letter: str) -> str:
+    """Return the symbolic form with H_ → `letter`_ (a keyed `Message` keeps its key, its axis param changed)."""
+    text = symbolic.replace("H_", f"{letter}_")
+    if isinstance(symbolic, Message) and symbolic.key:
+        return Message(text, symbolic.key, **{**symbolic.params, "axis": letter})
+    return text
 
 
 def _padding_mode(padding: str) -> PaddingMode:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from inspector.errors import InvalidArgumentError
+from inspector.messages import Message
 from inspector.output_size import check_bool, check_int, check_ndim, group_digits, per_dimension
 from inspector.worked import Worked
 
@@ -101,9 +102,12 @@ def batchnorm_params(num_features: int, affine: bool = True) -> Worked:
     """
     c = check_int("num_features", num_features, 1)
     if not check_bool("affine", affine):
-        return Worked(0, f"affine=False: no parameters = 0 ({BUFFERS_NOTE})", "0")
+        return Worked(0, Message(f"affine=False: no parameters = 0 ({BUFFERS_NOTE})", "param_text.batchnorm_no_affine"),
+                      "0")
     value = 2 * c
-    return Worked(value, f"2·{group_digits(c)} = {group_digits(value)} ({BUFFERS_NOTE})", "2·C")
+    formula = Message(f"2·{group_digits(c)} = {group_digits(value)} ({BUFFERS_NOTE})", "param_text.batchnorm",
+                      c=group_digits(c), value=group_digits(value))
+    return Worked(value, formula, "2·C")
 
 
 def layernorm_params(
@@ -135,7 +139,7 @@ def groupnorm_params(num_groups: int, num_channels: int, affine: bool = True) ->
             f"use num_groups {_or(_nearest_divisors(c, g))}, or num_channels {_or(_nearest_multiples(c, g))}",
         )
     if not check_bool("affine", affine):
-        return Worked(0, "affine=False: no parameters = 0", "0")
+        return Worked(0, Message("affine=False: no parameters = 0", "param_text.no_affine"), "0")
     return Worked(2 * c, f"2·{group_digits(c)} = {group_digits(2 * c)}", "2·C")
 
 
@@ -174,15 +178,25 @@ def rnn_params(
         inputs = directions * (projection or hidden)
         later = _recurrent_layer(GATES[kind], hidden, inputs, projection, with_bias)
         later_value = (layers - 1) * directions * later.value
-        label, count = ("layer 1", "") if layers == 2 else (f"layers 1–{layers - 1}", f"{layers - 1}·")
-        formula = (
+        if layers == 2:
+            label, count = Message("layer 1", "param_text.layer_one"), ""
+        else:
+            label, count = Message(f"layers 1–{layers - 1}", "param_text.layers", last=layers - 1), f"{layers - 1}·"
+        later_formula = _times(directions, later.formula)
+        total = value + later_value
+        formula = Message(
             f"layer 0: {formula} = {group_digits(value)}; "
-            f"{label}: {count}{_times(directions, later.formula)} = {group_digits(later_value)}; "
-            f"total {group_digits(value)} + {group_digits(later_value)}"
+            f"{label}: {count}{later_formula} = {group_digits(later_value)}; "
+            f"total {group_digits(value)} + {group_digits(later_value)} = {group_digits(total)}",
+            "param_text.recurrent_layers", first=formula, first_value=group_digits(value), label=label,
+            later=f"{count}{later_formula}", later_value=group_digits(later_value), total=group_digits(total),
         )
-        value += later_value
-    symbolic = "directions·(gates·H·(input + H) + 2·gates·H) per layer; gates: RNN 1, LSTM 4, GRU 3"
-    return Worked(value, f"{formula} = {group_digits(value)}", symbolic)
+        value = total
+    else:
+        formula = f"{formula} = {group_digits(value)}"
+    symbolic = Message("directions·(gates·H·(input + H) + 2·gates·H) per layer; gates: RNN 1, LSTM 4, GRU 3",
+                       "param_text.recurrent_symbolic")
+    return Worked(value, formula, symbolic)
 
 
 def multihead_attention_params(
@@ -243,7 +257,8 @@ def transformer_encoder_layer_params(
         f"linear2 ({without_result(linear2)}) + norm1, norm2 2·({without_result(norm)}) "
         f"= {group_digits(value)}"
     )
-    symbolic = "self_attn + linear1 (d_model → dim_feedforward) + linear2 (back) + 2 LayerNorms"
+    symbolic = Message("self_attn + linear1 (d_model → dim_feedforward) + linear2 (back) + 2 LayerNorms",
+                       "param_text.encoder_symbolic")
     return Worked(value, formula, symbolic)
 
 
@@ -311,7 +326,7 @@ def _recurrent_kind(mode: object) -> RecurrentKind:
 def _sum_of(terms: list[Term]) -> Worked:
     """Return the sum of the terms, with the worked and letter formulas joined by ' + '."""
     if not terms:
-        return Worked(0, "no parameters = 0", "0")
+        return Worked(0, Message("no parameters = 0", "param_text.none"), "0")
     value = sum(term[2] for term in terms)
     worked = " + ".join(term[0] for term in terms)
     return Worked(value, f"{worked} = {group_digits(value)}", " + ".join(term[1] for term in terms))

@@ -11,6 +11,8 @@ import json
 from collections.abc import Sequence
 
 from inspector.errors import UnknownNameError
+from inspector.formatting import display_width, pad
+from inspector.i18n import DEFAULT_LANG, has_message, t
 from inspector.memory_estimate import (
     BatchSearch,
     LossName,
@@ -98,7 +100,9 @@ def run_memory(args: argparse.Namespace) -> str:
     if output_format == "json":
         document = {"estimate": estimate.to_dict(), "largest_batch": None if search is None else search.to_dict()}
         return json.dumps(document, indent=2, ensure_ascii=False)
-    return "\n".join([*estimate_lines(estimate, layers), *([] if search is None else ["", search_line(search)])])
+    lang = getattr(args, "lang", DEFAULT_LANG)
+    found = [] if search is None else ["", search_line(search, lang)]
+    return "\n".join([*estimate_lines(estimate, layers, lang), *found])
 
 
 def run_train_step(args: argparse.Namespace) -> str:
@@ -122,13 +126,14 @@ def run_train_step(args: argparse.Namespace) -> str:
     )
     if output_format == "json":
         return json.dumps(result.to_dict(), indent=2, ensure_ascii=False)
-    return "\n".join(step_lines(result))
+    return "\n".join(step_lines(result, getattr(args, "lang", DEFAULT_LANG)))
 
 
 def _aligned(rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> list[str]:
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    widths = [max(display_width(row[i]) for row in rows) for i in range(len(rows[0]))]
     cells = [
-        [cell.rjust(w) if i in right else cell.ljust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        [" " * (w - display_width(cell)) + cell if i in right else pad(cell, w)
+         for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
         for row in rows
     ]
     return ["  ".join(row).rstrip() for row in cells]
@@ -142,57 +147,71 @@ def _bytes(count: int) -> str:
     return f"{group_thousands(count)} B ({binary_bytes(count)})"
 
 
-def estimate_lines(estimate: MemoryEstimate, layers: int = DEFAULT_LAYERS) -> list[str]:
-    """Return the estimate as lines: headline, parts with their share, the biggest layers."""
+def estimate_lines(estimate: MemoryEstimate, layers: int = DEFAULT_LAYERS, lang: str = DEFAULT_LANG) -> list[str]:
+    """Return the estimate as lines: headline, parts with their share, the biggest layers (words in `lang`)."""
+
+    def say(key: str, **params: object) -> str:
+        return t(f"cli.memory.{key}", lang, **params)
+
     total = estimate.total or 1
     head = [
         (
-            "Model",
-            f"{estimate.model}: {estimate.precision}, {estimate.optimizer}, {estimate.loss}, "
-            f"batch {group_thousands(estimate.batch_size)}",
+            say("model"),
+            say("model_value", model=estimate.model, precision=estimate.precision, optimizer=estimate.optimizer,
+                loss=estimate.loss, batch=group_thousands(estimate.batch_size)),
         ),
         (
-            "Input / output",
+            say("io"),
             f"{_shapes(estimate.input_shapes)} → {format_shape_tree(list(estimate.output_shape))}",
         ),
         (
-            "Parameters",
-            f"{group_thousands(estimate.parameter_count)} "
-            f"({group_thousands(estimate.trainable_parameter_count)} trainable)",
+            say("parameters"),
+            say("parameters_value", count=group_thousands(estimate.parameter_count),
+                trainable=group_thousands(estimate.trainable_parameter_count)),
         ),
-        ("Kernels of", f"{estimate.device} (the forward ran without allocating)"),
+        (say("kernels"), say("kernels_value", device=estimate.device)),
     ]
     parts = [
-        (name.replace("_", " "), group_thousands(value), binary_bytes(value), f"{value / total:.1%}")
+        (_part_name(name, lang), group_thousands(value), binary_bytes(value), f"{value / total:.1%}")
         for name, value in estimate.parts().items()
     ]
     rows = [
-        ("Part", "Bytes", "Size", "Share"),
+        (say("col_part"), say("col_bytes"), say("col_size"), say("col_share")),
         *parts,
-        ("total", group_thousands(estimate.total), binary_bytes(estimate.total), "100.0%"),
+        (say("total"), group_thousands(estimate.total), binary_bytes(estimate.total), "100.0%"),
     ]
-    lines = [*(f"{label:<15} {text}" for label, text in head), "", *_aligned(rows, right=(1, 2, 3))]
+    lines = [*_labelled(head), "", *_aligned(rows, right=(1, 2, 3))]
     ranked = sorted(estimate.layers, key=lambda layer: layer.bytes, reverse=True)[:layers]
     if ranked:
-        lines += ["", f"Saved activations by layer (largest {len(ranked)} of {len(estimate.layers)})"]
+        lines += ["", say("by_layer", shown=len(ranked), count=len(estimate.layers))]
         lines += _aligned(
             [(layer.name, layer.type, str(layer.tensors), binary_bytes(layer.bytes)) for layer in ranked], right=(2, 3)
         )
     return lines
 
 
-def search_line(search: BatchSearch) -> str:
+def _part_name(name: str, lang: str) -> str:
+    """Return a memory part's name in `lang` (English: the field name with spaces)."""
+    key = f"cli.memory.part.{name}"
+    return t(key, lang) if has_message(key, lang) else name.replace("_", " ")
+
+
+def _labelled(rows: Sequence[tuple[str, str]]) -> list[str]:
+    """Return `label  text` lines, the labels padded to 15 terminal columns (CJK characters count two)."""
+    return [f"{pad(label, 15)} {text}" for label, text in rows]
+
+
+def search_line(search: BatchSearch, lang: str = DEFAULT_LANG) -> str:
     """Return the largest batch for the budget, with the estimates either side of it."""
     budget = f"{binary_bytes(search.budget_bytes)} ({group_thousands(search.budget_bytes)} B)"
     if search.largest_batch == 0:
-        return f"Largest batch for {budget}: none — batch 1 needs {_bytes(search.bytes_at(1))}"
+        return t("cli.memory.largest_none", lang, budget=budget, needs=_bytes(search.bytes_at(1)))
     largest, above = search.largest_batch, search.largest_batch + 1
-    capped = " (the search stops there)" if search.capped else ""
-    return (
-        f"Largest batch for {budget}: {group_thousands(largest)}{capped} — estimate "
-        f"{group_thousands(search.bytes_at(largest))} B at {group_thousands(largest)}, "
-        f"{group_thousands(search.bytes_at(above))} B at {group_thousands(above)}; "
-        f"{len(search.measured)} batch sizes measured"
+    capped = t("cli.memory.capped", lang) if search.capped else ""
+    return t(
+        "cli.memory.largest", lang, budget=budget, largest=group_thousands(largest), capped=capped,
+        at_largest=group_thousands(search.bytes_at(largest)), at_above=group_thousands(search.bytes_at(above)),
+        above=group_thousands(above), measured=len(search.measured),
     )
 
 
@@ -200,62 +219,73 @@ def _seconds(value: float | None) -> str:
     return "—" if value is None else f"{value:,.3f} s" if value < 600 else f"{value / 3600:,.2f} h"
 
 
-def step_lines(result: TrainStepResult) -> list[str]:
-    """Return the measured step as lines: times, memory beside the estimate, devices."""
+def step_lines(result: TrainStepResult, lang: str = DEFAULT_LANG) -> list[str]:
+    """Return the measured step as lines: times, memory beside the estimate, devices (words in `lang`)."""
+
+    def say(key: str, **params: object) -> str:
+        return t(f"cli.step.{key}", lang, **params)
+
     measured = "—" if result.measured_peak_bytes is None else _bytes(result.measured_peak_bytes)
     difference = "—" if result.difference_percent is None else f"{result.difference_percent:+.1f}%"
-    stopped = f" (stopped after {len(result.step_seconds)})" if result.stopped else ""
+    stopped = say("stopped", count=len(result.step_seconds)) if result.stopped else ""
     rate = "—" if result.samples_per_second is None else f"{result.samples_per_second:,.1f}"
     rows = [
         (
-            "Model",
-            f"{result.model} on {result.device}: {result.precision}, {result.optimizer} (lr "
-            f"{result.learning_rate:g}), {result.loss}, batch {group_thousands(result.batch_size)}",
+            say("model"),
+            say("model_value", model=result.model, device=result.device, precision=result.precision,
+                optimizer=result.optimizer, lr=f"{result.learning_rate:g}", loss=result.loss,
+                batch=group_thousands(result.batch_size)),
         ),
-        ("Steps", f"{result.warmup} warm-up + {result.steps_requested} measured{stopped}"),
-        ("Time per step", f"{_seconds(result.seconds_per_step)} (median)"),
-        ("Samples / s", rate),
+        (say("steps"), say("steps_value", warmup=result.warmup, steps=result.steps_requested, stopped=stopped)),
+        (say("time"), say("time_value", time=_seconds(result.seconds_per_step))),
+        (say("rate"), rate),
         (
-            "Epoch",
-            f"{group_thousands(result.steps_per_epoch)} steps for {group_thousands(result.dataset_size)} "
-            f"samples: {_seconds(result.epoch_seconds)}",
+            say("epoch"),
+            say("epoch_value", steps=group_thousands(result.steps_per_epoch),
+                samples=group_thousands(result.dataset_size), time=_seconds(result.epoch_seconds)),
         ),
-        (f"{result.epochs} epochs", _seconds(result.total_seconds)),
-        ("Loss", ", ".join(f"{value:.4g}" for value in result.losses) or "—"),
-        ("Peak measured", f"{measured} — {result.peak_method}"),
-        ("Estimate", _bytes(result.estimate.total)),
-        ("Difference", difference),
+        (say("epochs", count=result.epochs), _seconds(result.total_seconds)),
+        (say("loss"), ", ".join(f"{value:.4g}" for value in result.losses) or "—"),
+        (say("peak"), f"{measured} — {result.peak_method}"),
+        (say("estimate"), _bytes(result.estimate.total)),
+        (say("difference"), difference),
     ]
-    lines = [f"{label:<15} {text}" for label, text in rows]
-    lines += _placement_lines(result)
+    lines = _labelled(rows)
+    lines += _placement_lines(result, lang)
     return lines
 
 
-def _placement_lines(result: TrainStepResult) -> list[str]:
+def _placement_lines(result: TrainStepResult, lang: str = DEFAULT_LANG) -> list[str]:
+    def say(key: str, **params: object) -> str:
+        return t(f"cli.step.{key}", lang, **params)
+
     lines = [""]
     if result.placement is not None:
         placement = result.placement
-        for label, devices in (
-            ("parameters", placement.parameters),
-            ("inputs", placement.inputs),
-            ("outputs", placement.outputs),
-            ("loss", placement.loss),
-            ("gradients", placement.gradients),
-        ):
-            lines.append(f"{label:<15} {', '.join(devices) or '—'}")
-        lines.append(f"{'same device':<15} {'yes' if placement.same_device else 'NO'}")
+        rows = [
+            (say(key), ", ".join(devices) or "—")
+            for key, devices in (
+                ("parameters", placement.parameters),
+                ("inputs", placement.inputs),
+                ("outputs", placement.outputs),
+                ("loss_device", placement.loss),
+                ("gradients", placement.gradients),
+            )
+        ]
+        rows.append((say("same_device"), say("yes") if placement.same_device else say("no")))
+        lines += _labelled(rows)
     if result.misplaced is not None:
         demo = result.misplaced
-        said = demo.torch_message or "(PyTorch raised no error)"
+        said = demo.torch_message or say("no_error")
         lines += [
-            f"Input left on {demo.input_device}, model on {demo.model_device}: PyTorch says:",
+            say("misplaced", input=demo.input_device, model=demo.model_device),
             f"  {said}",
-            f"Fix: {demo.fix}",
+            say("fix", fix=demo.fix),
         ]
-    lines.append(f"CUDA_VISIBLE_DEVICES={result.cuda_visible_devices or '(unset: all GPUs)'}")
+    lines.append(f"CUDA_VISIBLE_DEVICES={result.cuda_visible_devices or t('cli.cuda_unset', lang)}")
     lines += [
-        f"{gpu.index} → physical GPU {gpu.physical}: {gpu.name}, {binary_bytes(gpu.total_memory)}"
-        f"{', ' + gpu.uuid if gpu.uuid else ''}"
+        say("gpu", index=gpu.index, physical=gpu.physical, name=gpu.name, memory=binary_bytes(gpu.total_memory),
+            uuid=", " + gpu.uuid if gpu.uuid else "")
         for gpu in result.visible_gpus
-    ] or ["no GPU visible"]
+    ] or [say("no_gpu")]
     return lines

@@ -351,3 +351,161 @@ def test_model_builder_diagnosis_in_chinese(monkeypatch: pytest.MonkeyPatch) -> 
     assert "全连接层 Linear 接收" in errors and "Linear takes" not in errors, errors
     fixes = [button.label for button in app.button if "in\\_features=256" in button.label]
     assert fixes and all(HAN.search(label) and "set in" not in label for label in fixes), fixes
+
+
+# ── Engine-written formulas: the padding solver, 'same', ceil_mode, the parameter counts ────────────
+
+
+def _solutions() -> list:
+    from inspector.padding import padding_for_target, same_padding, same_padding_shape
+
+    return [same_padding(3, 1, 1, 8), same_padding(3), same_padding(4, 1, 1, 8), same_padding(3, 2, 1, None),
+            same_padding(3, 2, 1, 9), padding_for_target(8, 2, 3), padding_for_target(8, 8, 4),
+            padding_for_target(8, 20, 3), *same_padding_shape((3, 4), 1, 1, (8, 8), ndim=2)]
+
+
+def test_padding_solver_reasons_are_translated_and_english_unchanged() -> None:
+    for solution in _solutions():
+        for text in (solution.reason, *solution.alternatives):
+            assert isinstance(text, Message) and text.key, text
+            _english_says_the_same(text)
+            assert localized(text, "en") == str(text)
+    words = {"check", "impossible", "symmetric", "stride", "smallest", "left", "right", "gives", "with padding"}
+    for solution in _solutions():
+        chinese = localized(solution.reason, "zh")
+        assert HAN.search(chinese) or chinese == str(solution.reason), chinese  # a bare formula has no words
+        assert not [word for word in words if word in chinese], chinese
+        for alternative in solution.alternatives:
+            assert not [word for word in words if word in localized(alternative, "zh")], alternative
+    reason = _solutions()[0].reason
+    assert localized(reason, "zh") == "p = d·(k − 1)/2 = 1·(3 − 1)/2 = 1；验算：⌊(8 + 2·1 − 1·(3 − 1) − 1)/1⌋ + 1 = 8"
+
+
+@pytest.mark.parametrize(("layer", "args", "size", "words"), [
+    ("Conv2d", {"kernel_size": 3, "padding": "same"}, (1, 1, 8, 8), "保持尺寸不变"),
+    ("MaxPool2d", {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 1, 5, 5), "丢弃"),
+    ("Linear", {"in_features": 4, "out_features": 3}, (2, 4), "W 的形状为"),
+    ("BatchNorm2d", {"num_features": 3}, (1, 3, 4, 4), "缓冲区"),
+    ("LSTM", {"input_size": 4, "hidden_size": 3, "num_layers": 3}, (2, 5, 4), "第 1–2 层"),
+])
+def test_layer_formulas_words_are_translated(layer: str, args: dict, size: tuple, words: str) -> None:
+    result = inspect_layer(layer, args, size, "meta", None)
+    texts = [result.matmul, *(worked.formula for _, worked in result.output_formulas),
+             *(worked.symbolic for _, worked in result.output_formulas)]
+    if result.param_formula:
+        texts += [result.param_formula.formula, result.param_formula.symbolic]
+    texts = [text for text in texts if text]
+    for text in texts:
+        _english_says_the_same(text)
+        assert localized(text, "en") == str(text)
+    assert words in " ".join(localized(text, "zh") for text in texts)
+
+
+def _markdown(app: AppTest) -> str:
+    return " ".join(element.value for element in app.markdown)
+
+
+@pytest.mark.parametrize(("query", "chinese", "english"), [
+    ({"layer": "Conv2d", "kernel_size": "3", "padding": "same", "input": "1,3,8,8"},
+     ["padding='same' 保持尺寸不变：总填充", "torch 左侧填充 1、右侧填充 1",
+      "H：p = d·(k − 1)/2 = 1·(3 − 1)/2 = 1；验算："],
+     ["keeps the size", "check:", "torch pads", " left"]),
+    ({"layer": "Conv2d", "kernel_size": "4", "input": "1,3,8,8"},
+     ["对称填充无法做到", "奇数"], ["impossible", "symmetric"]),
+    ({"layer": "MaxPool2d", "kernel_size": "2", "stride": "2", "padding": "1", "ceil_mode": "true",
+      "input": "1,1,5,5"}, ["最后一个窗口", "丢弃"], ["but the last window", "drops it"]),
+    ({"layer": "Linear", "input": "2,4", "in_features": "4", "out_features": "3"}, ["W 的形状为"], ["W is"]),
+])
+def test_layer_lab_formulas_and_padding_in_chinese(query: dict, chinese: list[str], english: list[str]) -> None:
+    app = _open("layer_lab", {"lang": "zh", **query})
+    assert not app.error, [element.value for element in app.error]
+    shown = _markdown(app) + " " + " ".join(element.value for element in app.caption)
+    assert all(words in shown for words in chinese), shown
+    assert not [words for words in english if words in shown], shown
+
+
+# ── The CLI subcommands in Chinese ──────────────────────────────────────────────────────────────────
+
+
+def _keys(document: object) -> object:
+    """Return the JSON document's structure: its keys, recursively (values, e.g. timings, may differ)."""
+    if isinstance(document, dict):
+        return {key: _keys(value) for key, value in document.items()}
+    if isinstance(document, list):
+        return [_keys(value) for value in document]
+    return None
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[str, str]:
+    assert main(list(argv)) == 0, capsys.readouterr().err
+    captured = capsys.readouterr()
+    return captured.out, captured.err
+
+
+@pytest.fixture(scope="module")
+def mlp_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
+    import torch
+
+    from inspector.zoo import build_zoo_model
+
+    path = tmp_path_factory.mktemp("checkpoint") / "mlp.pt"
+    state = build_zoo_model("mlp", {}, device="cpu").state_dict()
+    state["extra.w"] = torch.zeros(1)  # a key the model does not have: the verdict says so
+    torch.save(state, path)
+    return str(path)
+
+
+CLI_CASES = [
+    # (argv, Chinese the table must hold, English headings it must not)
+    (["init", "mlp"], ["模型    mlp，输入", "理论标准差", "W 标准差", "理论", "说明"],
+     ["Model   ", "Theory std", "W std", "Scheme  ", "Notes"]),
+    (["build", "lenet5"], ["输入形状", "总参数量"], ["Input shape", "Total params"]),
+    (["memory", "mlp", "--budget", "1GB"],
+     ["批量大小 32", "部分", "优化器状态", "合计", "按层保存的激活", "最大批量大小"],
+     ["Parameters", "Part", "optimizer state", "Saved activations", "Largest batch"]),
+    (["train-step", "--device", "cpu", "--steps", "1", "--warmup", "0", "--batch-size", "2", "lenet5"],
+     ["每步时间", "实测峰值", "同一设备", "预热 0 步 + 测量 1 步"],
+     ["Time per step", "Peak measured", "same device", "warm-up"]),
+    (["checkpoint", "{checkpoint}", "--against", "mlp"], ["合计：", "（全部）", "与 mlp 不匹配", "多出 extra.w"],
+     ["total:", "(all)", "does not fit", "unexpected"]),
+]
+
+
+@pytest.mark.parametrize(("argv", "chinese", "english"), CLI_CASES, ids=[case[0][0] for case in CLI_CASES])
+def test_cli_subcommands_in_chinese(capsys: pytest.CaptureFixture[str], mlp_checkpoint: str, argv: list[str],
+                                    chinese: list[str], english: list[str]) -> None:
+    argv = [mlp_checkpoint if item == "{checkpoint}" else item for item in argv]
+    out, _ = _run(capsys, "--lang", "zh", *argv)
+    assert all(words in out for words in chinese), out
+    assert not [words for words in english if words in out], out
+    plain_out, _ = _run(capsys, *argv)
+    assert not HAN.search(plain_out), plain_out  # English stays English
+    after, _ = _run(capsys, *argv, "--lang", "zh")  # --lang after the subcommand too
+    assert all(words in after for words in chinese), after
+
+
+@pytest.mark.parametrize(("argv", "chinese", "english"), CLI_CASES, ids=[case[0][0] for case in CLI_CASES])
+def test_cli_subcommands_json_unchanged_by_lang(capsys: pytest.CaptureFixture[str], mlp_checkpoint: str,
+                                                argv: list[str], chinese: list[str], english: list[str]) -> None:
+    argv = [mlp_checkpoint if item == "{checkpoint}" else item for item in argv] + ["--format", "json"]
+    english_doc = json.loads(_run(capsys, *argv)[0])
+    chinese_doc = json.loads(_run(capsys, "--lang", "zh", *argv)[0])
+    if argv[0] == "train-step":  # measured times and memory differ from run to run
+        assert _keys(chinese_doc) == _keys(english_doc)
+    else:
+        assert chinese_doc == english_doc
+
+
+def test_cli_build_doctor_and_fix_in_chinese(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    spec = tmp_path / "spec.json"
+    spec.write_text(DOCTOR_CASES[0][0].to_json())
+    assert main(["--lang", "zh", "build", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("错误：layers[2] linear1（Linear）无法接收它的输入 (1, 256)"), err
+    assert "--fix 会应用第一个修复" in err and "fixes:" not in err, err
+    assert main(["build", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: layers[2] linear1 (Linear) cannot take its input (1, 256)"), err
+    out, err = _run(capsys, "--lang", "zh", "build", str(spec), "--fix")
+    assert err.startswith("已应用：设置 in_features=256") and json.loads(out)
+    assert _run(capsys, "build", str(spec), "--fix")[1].startswith("applied: set in_features=256")

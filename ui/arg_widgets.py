@@ -15,7 +15,7 @@ from inspector.errors import InspectorError, InvalidArgumentError
 from inspector.layer_args import ArgKind, ArgSpec, ArgValue, parse_arg
 from inspector.layer_specs import LayerSpec
 from ui.query import url_value
-from ui.state import fixed_tr, plain, tr, tr_or
+from ui.state import fixed_tr, plain, tr, tr_or, tr_text
 
 SIZE_KINDS = (ArgKind.SIZE, ArgKind.PADDING, ArgKind.OPTIONAL_SIZE)
 PAD_MODES = ("numbers", "same", "valid")
@@ -93,7 +93,8 @@ def init_args(spec: LayerSpec, axes: Sequence[str], problems: list[str]) -> None
             try:
                 states = widget_state(spec, arg, parse_arg(arg, raw), axes)
             except InspectorError as error:
-                problems.append(tr("query.bad_value", name=arg.name, value=plain(raw), reason=plain(error.message)))
+                problems.append(tr("query.bad_value", name=arg.name, value=plain(raw),
+                                   reason=plain(tr_text(error))))
         for key, state in states.items():
             st.session_state.setdefault(key, state)
 

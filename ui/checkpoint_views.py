@@ -9,7 +9,7 @@ from inspector.checkpoint import CheckpointReport
 from inspector.checkpoint_cli import tree_rows
 from inspector.checkpoint_match import CheckpointMatch
 from inspector.units import binary_bytes, group_thousands
-from ui.state import tr
+from ui.state import lang, tr, tr_text
 
 
 def render_summary(report: CheckpointReport, match: CheckpointMatch | None) -> None:
@@ -20,7 +20,7 @@ def render_summary(report: CheckpointReport, match: CheckpointMatch | None) -> N
     size.metric(tr("checkpoint.bytes"), binary_bytes(report.total_bytes))
     if match is None:
         return
-    (st.success if match.fits else st.error)(match.verdict)
+    (st.success if match.fits else st.error)(tr_text(match.verdict))
     rows = [
         {tr("checkpoint.col_name"): m.name, tr("checkpoint.col_file"): str(tuple(m.file_shape)),
          tr("checkpoint.col_model"): str(tuple(m.model_shape))}
@@ -34,7 +34,7 @@ def render_tree(report: CheckpointReport, depth: int) -> None:
     """Show elements and bytes per module, down to `depth`."""
     st.subheader(tr("checkpoint.tree"))
     columns = [tr("checkpoint.col_module"), tr("checkpoint.elements"), tr("checkpoint.bytes")]
-    st.dataframe(pd.DataFrame(tree_rows(report.tree, depth), columns=columns), hide_index=True)
+    st.dataframe(pd.DataFrame(tree_rows(report.tree, depth, lang=lang()), columns=columns), hide_index=True)
 
 
 def render_tensors(report: CheckpointReport) -> None:

@@ -18,7 +18,7 @@ from inspector.layer_specs import LayerSpec
 from inspector.shapes import MAX_DIM_SIZE, parse_size
 from ui.arg_widgets import PERSIST
 from ui.query import url_value
-from ui.state import plain, tr, tr_or
+from ui.state import plain, tr, tr_or, tr_text
 
 BATCH = "N"
 
@@ -40,7 +40,7 @@ def _from_url(spec: LayerSpec, default: tuple[int, ...], problems: list[str]) ->
     try:
         shape = parse_size(raw)
     except InspectorError as error:
-        problems.append(tr("query.bad_value", name="input", value=plain(raw), reason=plain(error.message)))
+        problems.append(tr("query.bad_value", name="input", value=plain(raw), reason=plain(tr_text(error))))
         return default, False
     if len(shape) == len(default):
         return shape, False

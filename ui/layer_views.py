@@ -51,9 +51,10 @@ def render_output_size(result: LayerInspection) -> None:
     """Show each output dimension's worked formula beside torch's measured output shape."""
     st.subheader(tr("lab.output_heading"))
     for label, worked in result.output_formulas:
-        st.markdown(f"**{plain(label)}** = `{worked.formula}`", help=tr("lab.formula_help", symbolic=worked.symbolic))
+        st.markdown(f"**{plain(label)}** = `{tr_text(worked.formula)}`",
+                    help=tr("lab.formula_help", symbolic=tr_text(worked.symbolic)))
     if result.matmul:
-        st.markdown(tr("lab.matmul", matmul=result.matmul))
+        st.markdown(tr("lab.matmul", matmul=tr_text(result.matmul)))
     shape = format_shape_tree(result.output_shape)
     if result.formulas_match is True:
         st.success(tr("lab.match", shape=shape), icon=":material/check_circle:")
@@ -74,8 +75,8 @@ def render_parameters(result: LayerInspection) -> None:
         st.caption(tr("lab.tensor_dtypes", dtypes=", ".join(dtypes)) + note)
     count = group_thousands(result.param_count)
     if result.param_formula:
-        st.markdown(tr("lab.param_formula", count=count, formula=result.param_formula.formula),
-                    help=tr("lab.formula_help", symbolic=result.param_formula.symbolic))
+        st.markdown(tr("lab.param_formula", count=count, formula=tr_text(result.param_formula.formula)),
+                    help=tr("lab.formula_help", symbolic=tr_text(result.param_formula.symbolic)))
     else:
         st.markdown(tr("lab.param_count", count=count))
 
@@ -94,7 +95,7 @@ def render_keep_size(result: LayerInspection, axes: tuple[str, ...]) -> None:
     st.subheader(tr("lab.keep_heading"), help=tr("lab.keep_help"))
     for solution in result.padding_suggestions:
         icon = "✓" if solution["possible"] else "✗"
-        st.markdown(f"{icon} `{solution['reason']}`")
+        st.markdown(f"{icon} `{tr_text(solution['reason'])}`")
     paddings = [s["padding"] for s in result.padding_suggestions]
     if all(p is not None for p in paddings) and list(paddings) != _current_padding(result, len(axes)):
         st.button(tr("lab.apply_padding", padding=format_shape_tree(paddings)), on_click=_apply_padding,
@@ -116,7 +117,7 @@ def render_receptive_field(result: LayerInspection, axes: tuple[str, ...]) -> No
     for axis, rows in zip(axes, result.receptive_field, strict=False):
         last = rows[-1]
         st.markdown(tr("lab.rf_line", axis=axis, field=last["receptive_field"], jump=last["jump"]))
-        st.caption(f"`{last['formula']}`")
+        st.caption(f"`{tr_text(last['formula'])}`")
 
 
 def render_notes(result: LayerInspection) -> None:
