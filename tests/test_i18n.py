@@ -406,11 +406,11 @@ def _markdown(app: AppTest) -> str:
 
 
 @pytest.mark.parametrize(("query", "chinese", "english"), [
-    ({"layer": "Conv2d", "kernel_size": "3", "padding": "same", "input": "1,3,8,8"},
+    ({"layer": "Conv2d", "kernel_size": "3", "padding": "same", "input": "1,1,8,8"},
      ["padding='same' 保持尺寸不变：总填充", "torch 左侧填充 1、右侧填充 1",
       "H：p = d·(k − 1)/2 = 1·(3 − 1)/2 = 1；验算："],
      ["keeps the size", "check:", "torch pads", " left"]),
-    ({"layer": "Conv2d", "kernel_size": "4", "input": "1,3,8,8"},
+    ({"layer": "Conv2d", "kernel_size": "4", "input": "1,1,8,8"},
      ["对称填充无法做到", "奇数"], ["impossible", "symmetric"]),
     ({"layer": "MaxPool2d", "kernel_size": "2", "stride": "2", "padding": "1", "ceil_mode": "true",
       "input": "1,1,5,5"}, ["最后一个窗口", "丢弃"], ["but the last window", "drops it"]),
