@@ -8,7 +8,7 @@ from inspector.init_report import InitComparison, compare_with_default
 from inspector.initialization import SCHEMES, BiasInit, FanMode, InitScheme, Nonlinearity
 from models.deep import ActivationFunction
 from ui.errors import attempt
-from ui.state import fixed_tr, lang, plain, tr
+from ui.state import fixed_tr, lang, plain, tr, tr_text
 
 CHOICES = {"mode": list(FanMode), "nonlinearity": list(Nonlinearity)}
 AUTO = "auto"  # no --bias: zeros, or PyTorch's default under the default scheme
@@ -61,7 +61,7 @@ result = attempt(explore, model, tuple(sorted(options.items())), scheme, tuple(a
 if result is None:
     st.stop()
 
-st.caption(" · ".join([tr("init.loss", loss=result.chosen.loss), *result.chosen.notes]))
+st.caption(" · ".join([tr("init.loss", loss=result.chosen.loss), *(tr_text(note) for note in result.chosen.notes)]))
 st.subheader(tr("init.depth_heading"))
 st.caption(tr("init.depth_caption"))
 for column, metric in zip(st.columns(2), DepthMetric, strict=True):

@@ -20,7 +20,7 @@ from inspector.train_step import measure_training_step, visible_gpus
 from inspector.units import binary_bytes
 from models import ZOO
 from ui.errors import attempt
-from ui.state import lang, plain, tr
+from ui.state import lang, plain, tr, tr_text
 
 DEVICES = [info.name for info in available_devices() if info.name != "meta"]  # a real step needs memory
 DEFAULTS = {
@@ -130,7 +130,7 @@ with right:
             binary_bytes(result.measured_peak_bytes or 0),
             None if result.difference_percent is None else f"{result.difference_percent:+.1f}%",
             delta_color="off",
-            help=plain(result.peak_method),
+            help=plain(tr_text(result.peak_method)),
         )
     chart_left, chart_right = st.columns(2)
     chart_left.plotly_chart(breakdown_figure(estimate, result.measured_peak_bytes if result else None, lang()))

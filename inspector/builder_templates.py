@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from inspector.errors import UnknownNameError
+from inspector.messages import Message
 from inspector.network_spec import LayerEntry, NetworkSpec, layer_entry
 
 
@@ -65,8 +66,9 @@ def alexnet_spec(first_linear_in_features: int = 256 * 6 * 6) -> NetworkSpec:
     """
 
     def conv(c_in: int, c_out: int, kernel: int, stride: int = 1, padding: int = 0) -> LayerEntry:
-        return layer_entry("Conv2d", in_channels=c_in, out_channels=c_out, kernel_size=kernel, stride=stride,
-                           padding=padding)
+        return layer_entry(
+            "Conv2d", in_channels=c_in, out_channels=c_out, kernel_size=kernel, stride=stride, padding=padding
+        )
 
     relu, pool = layer_entry("ReLU"), layer_entry("MaxPool2d", kernel_size=3, stride=2)
     return NetworkSpec(
@@ -91,17 +93,45 @@ def alexnet_spec(first_linear_in_features: int = 256 * 6 * 6) -> NetworkSpec:
 TEMPLATES: dict[str, Template] = {
     template.name: template
     for template in (
-        Template("empty", "Empty", "no layers yet: an image batch (1, 1, 28, 28) to start from",
-                 lambda: NetworkSpec((1, 1, 28, 28))),
-        Template("mlp", "MLP (the notes)", "Flatten → Linear(784, 256) → ReLU → Linear(256, 10): 203,530 parameters",
-                 mlp_spec),
-        Template("lenet5", "LeNet-5", "two convolutions with average pooling, three linears: 61,706 parameters",
-                 lenet5_spec),
-        Template("alexnet", "AlexNet-like", "five convolutions and three linears at 224×224: 61,100,840 parameters",
-                 alexnet_spec),
-        Template("alexnet_mistake", "AlexNet-like, classic mistake",
-                 "the first Linear takes 4096 features, but Flatten gives 256·6·6 = 9216",
-                 lambda: alexnet_spec(first_linear_in_features=4096)),
+        Template(
+            "empty",
+            Message("Empty", "template.empty.title"),
+            Message("no layers yet: an image batch (1, 1, 28, 28) to start from", "template.empty.description"),
+            lambda: NetworkSpec((1, 1, 28, 28)),
+        ),
+        Template(
+            "mlp",
+            Message("MLP (the notes)", "template.mlp.title"),
+            Message(
+                "Flatten → Linear(784, 256) → ReLU → Linear(256, 10): 203,530 parameters", "template.mlp.description"
+            ),
+            mlp_spec,
+        ),
+        Template(
+            "lenet5",
+            Message("LeNet-5", "template.lenet5.title"),
+            Message(
+                "two convolutions with average pooling, three linears: 61,706 parameters", "template.lenet5.description"
+            ),
+            lenet5_spec,
+        ),
+        Template(
+            "alexnet",
+            Message("AlexNet-like", "template.alexnet.title"),
+            Message(
+                "five convolutions and three linears at 224×224: 61,100,840 parameters", "template.alexnet.description"
+            ),
+            alexnet_spec,
+        ),
+        Template(
+            "alexnet_mistake",
+            Message("AlexNet-like, classic mistake", "template.alexnet_mistake.title"),
+            Message(
+                "the first Linear takes 4096 features, but Flatten gives 256·6·6 = 9216",
+                "template.alexnet_mistake.description",
+            ),
+            lambda: alexnet_spec(first_linear_in_features=4096),
+        ),
     )
 }
 

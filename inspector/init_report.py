@@ -30,6 +30,7 @@ from inspector.initialization import (
     check_seed,
     make_init_spec,
 )
+from inspector.messages import Message
 
 LOSS = "mse_loss(output, target), target ~ N(0, 1)"
 # The input batch and the target come from a generator seeded with seed + DATA_SEED_OFFSET. With the
@@ -37,9 +38,9 @@ LOSS = "mse_loss(output, target), target ~ N(0, 1)"
 # start alike) and its output std would be inflated: 1.99 instead of √2 for kaiming + ReLU.
 DATA_SEED_OFFSET = 1_000_003
 BIAS_TEXT = {
-    BiasInit.ZEROS: "biases: zeros (nn.init.zeros_)",
-    BiasInit.DEFAULT: "biases: PyTorch's default U(−1/√fan_in, 1/√fan_in)",
-    BiasInit.SCHEME: "biases: the weights' scheme",
+    BiasInit.ZEROS: Message("biases: zeros (nn.init.zeros_)", "init_notes.bias_zeros"),
+    BiasInit.DEFAULT: Message("biases: PyTorch's default U(−1/√fan_in, 1/√fan_in)", "init_notes.bias_default"),
+    BiasInit.SCHEME: Message("biases: the weights' scheme", "init_notes.bias_scheme"),
 }
 
 
@@ -66,12 +67,20 @@ class LayerInit:
     histogram: Histogram | None = None
 
     def to_dict(self) -> dict[str, object]:
-        numbers = {key: _json_number(getattr(self, key)) for key in (
-            "weight_mean", "weight_std", "activation_mean", "activation_std", "gradient_norm")}
-        document = {"name": self.name, "type": self.type, "initialised": self.initialised,
-                    "weight_shape": list(self.weight_shape) if self.weight_shape else None,
-                    "fan_in": self.fan_in, "fan_out": self.fan_out,
-                    "theory": self.theory.to_dict() if self.theory else None, **numbers}
+        numbers = {
+            key: _json_number(getattr(self, key))
+            for key in ("weight_mean", "weight_std", "activation_mean", "activation_std", "gradient_norm")
+        }
+        document = {
+            "name": self.name,
+            "type": self.type,
+            "initialised": self.initialised,
+            "weight_shape": list(self.weight_shape) if self.weight_shape else None,
+            "fan_in": self.fan_in,
+            "fan_out": self.fan_out,
+            "theory": self.theory.to_dict() if self.theory else None,
+            **numbers,
+        }
         if self.histogram is not None:
             document["histogram"] = self.histogram.to_dict()
         return document
@@ -94,8 +103,15 @@ class InitReport:
         return [layer for layer in self.layers if layer.initialised]
 
     def to_dict(self) -> dict[str, object]:
-        return {"model": self.model, **self.spec.to_dict(), "seed": self.seed, "input_size": list(self.input_size),
-                "loss": self.loss, "layers": [layer.to_dict() for layer in self.layers], "notes": list(self.notes)}
+        return {
+            "model": self.model,
+            **self.spec.to_dict(),
+            "seed": self.seed,
+            "input_size": list(self.input_size),
+            "loss": self.loss,
+            "layers": [layer.to_dict() for layer in self.layers],
+            "notes": list(self.notes),
+        }
 
 
 def _json_number(value: float | None) -> float | str | None:
@@ -139,8 +155,9 @@ def _run(model: nn.Module, label: str, inputs: torch.Tensor, generator: torch.Ge
         target = torch.randn(output.shape, generator=generator, dtype=output.dtype).to(output.device)
         functional.mse_loss(output, target).backward()
     except (RuntimeError, ValueError, TypeError, IndexError) as error:
-        raise ForwardError(f"the forward or backward pass of {label} failed: {error}",
-                           "check the input size", torch_message=str(error)) from None
+        raise ForwardError(
+            f"the forward or backward pass of {label} failed: {error}", "check the input size", torch_message=str(error)
+        ) from None
     finally:
         for handle in handles:
             handle.remove()
@@ -150,49 +167,101 @@ def _run(model: nn.Module, label: str, inputs: torch.Tensor, generator: torch.Ge
 def _layer(name: str, module: nn.Module, spec: InitSpec, outputs: dict, bins: int | None) -> LayerInit:
     weight = getattr(module, "weight", None)
     activation_mean, activation_std = outputs.get(name, (None, None))
-    row = LayerInit(name, type(module).__name__, isinstance(module, INIT_LAYER_TYPES),
-                    activation_mean=activation_mean, activation_std=activation_std)
+    row = LayerInit(
+        name,
+        type(module).__name__,
+        isinstance(module, INIT_LAYER_TYPES),
+        activation_mean=activation_mean,
+        activation_std=activation_std,
+    )
     if not isinstance(weight, torch.Tensor) or weight.numel() == 0:
         return row
     shape = tuple(weight.shape)
     fan_in, fan_out = fans(shape) if weight.dim() >= 2 else (None, None)
     weight_mean, weight_std = _stats(weight)
     grad = weight.grad.detach().to(torch.float64).norm().item() if weight.grad is not None else None
-    return replace(row, weight_shape=shape, fan_in=fan_in, fan_out=fan_out, weight_mean=weight_mean,
-                   weight_std=weight_std, gradient_norm=grad,
-                   theory=weight_theory(shape, spec) if row.initialised else None,
-                   histogram=weight_histogram(weight, bins) if bins is not None and row.initialised else None)
+    return replace(
+        row,
+        weight_shape=shape,
+        fan_in=fan_in,
+        fan_out=fan_out,
+        weight_mean=weight_mean,
+        weight_std=weight_std,
+        gradient_norm=grad,
+        theory=weight_theory(shape, spec) if row.initialised else None,
+        histogram=weight_histogram(weight, bins) if bins is not None and row.initialised else None,
+    )
 
 
 def _kept_types(leaves: dict[str, nn.Module]) -> list[str]:
     """The types of leaves whose weight the scheme did not set (a weight tied to a Linear's was set)."""
     initialised = {id(module.weight) for module in leaves.values() if isinstance(module, INIT_LAYER_TYPES)}
     weights = {name: getattr(module, "weight", None) for name, module in leaves.items()}
-    return sorted({type(leaves[name]).__name__ for name, weight in weights.items()
-                   if isinstance(weight, torch.Tensor) and id(weight) not in initialised})
+    return sorted(
+        {
+            type(leaves[name]).__name__
+            for name, weight in weights.items()
+            if isinstance(weight, torch.Tensor) and id(weight) not in initialised
+        }
+    )
 
 
 def _notes(spec: InitSpec, layers: list[LayerInit], kept: list[str]) -> tuple[str, ...]:
     notes = [BIAS_TEXT[BiasInit.DEFAULT if spec.scheme is InitScheme.DEFAULT else spec.bias]]
     if kept:
-        notes.append(f"kept as built (not Linear/Conv): {', '.join(kept)}")
-    overflow = next((layer.name for layer in layers if layer.activation_std is not None
-                     and not math.isfinite(layer.activation_std)), None)
+        names = ", ".join(kept)
+        notes.append(Message(f"kept as built (not Linear/Conv): {names}", "init_notes.kept", names=names))
+    overflow = next(
+        (
+            layer.name
+            for layer in layers
+            if layer.activation_std is not None and not math.isfinite(layer.activation_std)
+        ),
+        None,
+    )
     if overflow:
-        notes.append(f"activations overflowed float32 (inf/nan) from {overflow} on: exploding")
-    exploded = [layer.name for layer in layers if layer.gradient_norm is not None
-                and not math.isfinite(layer.gradient_norm)]
+        notes.append(
+            Message(
+                f"activations overflowed float32 (inf/nan) from {overflow} on: exploding",
+                "init_notes.activations_overflow",
+                layer=overflow,
+            )
+        )
+    exploded = [
+        layer.name for layer in layers if layer.gradient_norm is not None and not math.isfinite(layer.gradient_norm)
+    ]
     if exploded:
-        notes.append(f"weight gradients overflowed float32 (inf/nan) in {len(exploded)} layer(s), first "
-                     f"{exploded[0]}: exploding")
+        notes.append(
+            Message(
+                f"weight gradients overflowed float32 (inf/nan) in {len(exploded)} layer(s), first "
+                f"{exploded[0]}: exploding",
+                "init_notes.gradients_overflow",
+                count=len(exploded),
+                first=exploded[0],
+            )
+        )
     vanished = [layer.name for layer in layers if layer.initialised and layer.gradient_norm == 0.0]
     if vanished and spec.scheme not in (InitScheme.ZEROS, InitScheme.CONSTANT):
-        notes.append(f"weight gradients are exactly 0 in {len(vanished)} layer(s), first {vanished[0]}: vanished")
+        notes.append(
+            Message(
+                f"weight gradients are exactly 0 in {len(vanished)} layer(s), first {vanished[0]}: vanished",
+                "init_notes.gradients_vanished",
+                count=len(vanished),
+                first=vanished[0],
+            )
+        )
     return tuple(notes)
 
 
-def measure_init(model: nn.Module, spec: InitSpec, input_size: tuple[int, ...], input_dtype: torch.dtype,
-                 seed: int, label: str, bins: int | None = None) -> InitReport:
+def measure_init(
+    model: nn.Module,
+    spec: InitSpec,
+    input_size: tuple[int, ...],
+    input_dtype: torch.dtype,
+    seed: int,
+    label: str,
+    bins: int | None = None,
+) -> InitReport:
     """Return the report of `spec` on a copy of `model`; the input and target come from `seed`."""
     initialised = apply_init(model, spec, seed=seed)
     initialised.eval()
@@ -210,10 +279,18 @@ def measure_init(model: nn.Module, spec: InitSpec, input_size: tuple[int, ...], 
     return InitReport(label, spec, seed, tuple(input_size), tuple(layers), _notes(spec, layers, _kept_types(leaves)))
 
 
-def init_report(model_or_name: nn.Module | str, scheme: InitScheme | str | InitSpec = InitScheme.DEFAULT, *,
-                options: Mapping[str, object] | None = None, input_size: tuple[int, ...] | None = None,
-                batch: int | None = None, seed: int = 0, bias: BiasInit | str | None = None,
-                bins: int | None = None, **arguments: object) -> InitReport:
+def init_report(
+    model_or_name: nn.Module | str,
+    scheme: InitScheme | str | InitSpec = InitScheme.DEFAULT,
+    *,
+    options: Mapping[str, object] | None = None,
+    input_size: tuple[int, ...] | None = None,
+    batch: int | None = None,
+    seed: int = 0,
+    bias: BiasInit | str | None = None,
+    bins: int | None = None,
+    **arguments: object,
+) -> InitReport:
     """Return per-layer fans, theory, measured weights, activations and gradients for `scheme`.
 
     `model_or_name` is a module (then `input_size` is needed), a zoo name, or deep_mlp / deep_cnn
@@ -236,18 +313,33 @@ class InitComparison:
     code: str
 
 
-def compare_with_default(model_name: str, scheme: InitScheme | str, *, options: Mapping[str, object] | None = None,
-                         seed: int = 0, batch: int | None = None, bias: BiasInit | str | None = None,
-                         bins: int = 50, **arguments: object) -> InitComparison:
+def compare_with_default(
+    model_name: str,
+    scheme: InitScheme | str,
+    *,
+    options: Mapping[str, object] | None = None,
+    seed: int = 0,
+    batch: int | None = None,
+    bias: BiasInit | str | None = None,
+    bins: int = 50,
+    **arguments: object,
+) -> InitComparison:
     """Return the reports of `scheme` and of PyTorch's default (with histograms), and `scheme`'s code."""
     if not isinstance(model_name, str):
-        raise UnknownNameError(f"expected a model name, got {type(model_name).__name__}",
-                               f"choose one of: {', '.join(DEEP_MODELS)} or a zoo model")
+        raise UnknownNameError(
+            f"expected a model name, got {type(model_name).__name__}",
+            f"choose one of: {', '.join(DEEP_MODELS)} or a zoo model",
+        )
     spec = make_init_spec(scheme, bias, **arguments)
     seed = check_seed(seed)
     subject = prepare_model(model_name, options, None, batch)
     chosen = measure_init(subject.model, spec, subject.input_size, subject.input_dtype, seed, subject.label, bins)
     default_spec = make_init_spec(InitScheme.DEFAULT)
-    default = chosen if spec == default_spec else measure_init(
-        subject.model, default_spec, subject.input_size, subject.input_dtype, seed, subject.label, bins)
+    default = (
+        chosen
+        if spec == default_spec
+        else measure_init(
+            subject.model, default_spec, subject.input_size, subject.input_dtype, seed, subject.label, bins
+        )
+    )
     return InitComparison(chosen, default, init_code(spec, seed=seed))

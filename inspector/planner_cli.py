@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from inspector.errors import UnknownNameError
 from inspector.formatting import display_width, pad
-from inspector.i18n import DEFAULT_LANG, has_message, t
+from inspector.i18n import DEFAULT_LANG, has_message, localize, t
 from inspector.memory_estimate import (
     BatchSearch,
     LossName,
@@ -246,7 +246,7 @@ def step_lines(result: TrainStepResult, lang: str = DEFAULT_LANG) -> list[str]:
         ),
         (say("epochs", count=result.epochs), _seconds(result.total_seconds)),
         (say("loss"), ", ".join(f"{value:.4g}" for value in result.losses) or "—"),
-        (say("peak"), f"{measured} — {result.peak_method}"),
+        (say("peak"), f"{measured} — {localize(result.peak_method, lang)}"),
         (say("estimate"), _bytes(result.estimate.total)),
         (say("difference"), difference),
     ]

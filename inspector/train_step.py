@@ -39,6 +39,7 @@ from inspector.memory_estimate import (
     resolve_subject,
 )
 from inspector.memory_guard import check_fits
+from inspector.messages import Message
 
 MAX_LEARNING_RATE = 10.0  # far above any useful step size: more is a typo
 MOMENTUM = 0.9  # sgd_momentum's momentum, the value of PyTorch's examples
@@ -192,8 +193,9 @@ class _PeakMeter:
             return "torch.cuda.max_memory_allocated", False
         if self.device.type == "cpu":
             source = "VmHWM" if self.cleared else "ru_maxrss"
-            return f"process peak resident memory delta ({source}); approximate", True
-        return "not measured on this device", True
+            return Message(f"process peak resident memory delta ({source}); approximate", "peak.cpu",
+                           source=source), True
+        return Message("not measured on this device", "peak.none"), True
 
     def start(self) -> None:
         if self.device.type == "cuda":

@@ -509,3 +509,16 @@ def test_cli_build_doctor_and_fix_in_chinese(capsys: pytest.CaptureFixture[str],
     out, err = _run(capsys, "--lang", "zh", "build", str(spec), "--fix")
     assert err.startswith("已应用：设置 in_features=256") and json.loads(out)
     assert _run(capsys, "build", str(spec), "--fix")[1].startswith("applied: set in_features=256")
+
+
+def test_init_notes_and_templates_have_chinese():
+    from inspector.builder_templates import TEMPLATES
+    from inspector.i18n import localized
+    from inspector.init_report import BIAS_TEXT
+
+    names = {"LeNet-5"}  # a proper name, the same in both languages
+    texts = [*BIAS_TEXT.values(), *(t.title for t in TEMPLATES.values()), *(t.description for t in TEMPLATES.values())]
+    for text in (text for text in texts if text not in names):
+        assert localized(text, "en") == str(text)  # English is the engine's own text
+        chinese = localized(text, "zh")
+        assert chinese != str(text) and re.search(r"[\u4e00-\u9fff]", chinese), text

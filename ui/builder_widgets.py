@@ -15,13 +15,14 @@ from inspector.builder_templates import TEMPLATES
 from inspector.doctor import Diagnosis
 from inspector.dtypes import DType
 from inspector.errors import InspectorError
+from inspector.i18n import localized
 from inspector.layer_args import ArgKind, ArgSpec, ArgValue
 from inspector.layer_specs import LAYERS
 from inspector.network_spec import LayerEntry, NetworkSpec, with_args, with_input, with_layer_moved, without_layer
 from inspector.shapes import format_shape_tree, parse_size
 from ui.arg_widgets import help_of, label_of
 from ui.builder_state import apply, current, edit, load_template, load_upload, refuse, widget_key
-from ui.state import fixed_tr, plain, tr, tr_text
+from ui.state import fixed_tr, lang, plain, tr, tr_text
 
 TEXT_KINDS = (ArgKind.SIZE, ArgKind.PADDING, ArgKind.OPTIONAL_SIZE, ArgKind.SHAPE, ArgKind.OPTIONAL_INT)
 INPUT_DTYPES = (DType.FLOAT32.value, DType.INT64.value)
@@ -32,10 +33,12 @@ def render_start() -> None:
     """Show the template picker and the spec upload."""
     with st.expander(tr("builder.start"), expanded=not current().layers):
         pick, load = st.columns([3, 1], vertical_alignment="bottom")
+        shown_in = lang()  # bound now: format_func may run outside the session (see ui.state.fixed_tr)
         pick.selectbox(tr("builder.template"), list(TEMPLATES), key="builder.template",
-                       format_func=lambda name: TEMPLATES[name].title, help=tr("builder.template_help"))
+                       format_func=lambda name: localized(TEMPLATES[name].title, shown_in),
+                       help=tr("builder.template_help"))
         load.button(tr("builder.load"), key="builder.load", on_click=load_template, args=("builder.template",))
-        st.caption(TEMPLATES[st.session_state["builder.template"]].description)
+        st.caption(tr_text(TEMPLATES[st.session_state["builder.template"]].description))
         key = widget_key("upload")
         st.file_uploader(tr("builder.upload"), type=["json"], key=key, on_change=load_upload, args=(key,),
                          help=tr("builder.upload_help"))
