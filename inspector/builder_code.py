@@ -27,7 +27,12 @@ def _style(style: str) -> CodeStyle:
     try:
         return CodeStyle(str(style).strip().lower())
     except ValueError:
-        raise UnknownNameError(f"unknown code style {style!r}", f"choose one of: {', '.join(CodeStyle)}") from None
+        raise UnknownNameError(
+            f"unknown code style {style!r}",
+            f"choose one of: {', '.join(CodeStyle)}",
+            key="errors_a.unknown_code_style",
+            params={"name": repr(style), "choices": ", ".join(CodeStyle)},
+        ) from None
 
 
 def generate_code(spec: NetworkSpec, style: CodeStyle | str = CodeStyle.SEQUENTIAL,
@@ -40,7 +45,11 @@ def generate_code(spec: NetworkSpec, style: CodeStyle | str = CodeStyle.SEQUENTI
     """
     chosen = _style(style)
     if not class_name.isidentifier():
-        raise InvalidArgumentError(f"class_name must be a Python name, got {class_name!r}")
+        raise InvalidArgumentError(
+            f"class_name must be a Python name, got {class_name!r}",
+            key="errors_a.bad_class_name",
+            params={"value": repr(class_name)},
+        )
     comments = _shape_comments(spec, result)
     body = _sequential(spec, comments) if chosen is CodeStyle.SEQUENTIAL else _module(spec, comments, class_name)
     return "\n".join([_header(spec, result), "", "import torch", "from torch import nn", "", *body, "",
@@ -71,10 +80,13 @@ def _shape_comments(spec: NetworkSpec, result: BuildResult | None) -> list[str]:
 def _sequential(spec: NetworkSpec, comments: list[str]) -> list[str]:
     for index, entry in enumerate(spec.layers):
         if entry.spec.call_style is not CallStyle.SINGLE or entry.spec.layer_class in TUPLE_OUTPUT:
+            tuple_output = entry.spec.layer_class in TUPLE_OUTPUT
             raise InvalidArgumentError(
                 f"layers[{index}] ({entry.type}) cannot go in nn.Sequential: it "
-                + ("returns a tuple" if entry.spec.layer_class in TUPLE_OUTPUT else "takes more than one input"),
+                + ("returns a tuple" if tuple_output else "takes more than one input"),
                 "use the 'module' style, whose forward passes x on explicitly",
+                key="errors_a.sequential_tuple" if tuple_output else "errors_a.sequential_inputs",
+                params={"index": index, "type": entry.type},
             )
     if not spec.layers:
         return ["model = nn.Sequential()"]

@@ -139,5 +139,10 @@ TEMPLATES: dict[str, Template] = {
 def template_spec(name: str) -> NetworkSpec:
     """Return the spec of template `name`, or raise listing the templates."""
     if name not in TEMPLATES:
-        raise UnknownNameError(f"unknown template {name!r}", f"choose one of: {', '.join(TEMPLATES)}")
+        raise UnknownNameError(
+            f"unknown template {name!r}",
+            f"choose one of: {', '.join(TEMPLATES)}",
+            key="errors_a.unknown_template",
+            params={"name": repr(name), "choices": ", ".join(TEMPLATES)},
+        )
     return TEMPLATES[name].build()

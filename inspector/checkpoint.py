@@ -89,12 +89,19 @@ def _read_safetensors(path: Path) -> list[TensorEntry]:
                 piece = handle.get_slice(name)
                 dtype = _SAFETENSORS_DTYPES.get(piece.get_dtype())
                 if dtype is None:
-                    raise InvalidArgumentError(f"tensor {name!r} has an unsupported dtype {piece.get_dtype()}")
+                    raise InvalidArgumentError(
+                        f"tensor {name!r} has an unsupported dtype {piece.get_dtype()}",
+                        key="errors_a.unsupported_dtype",
+                        params={"name": repr(name), "dtype": piece.get_dtype()},
+                    )
                 entries.append(_entry(name, list(piece.get_shape()), dtype))
             return entries
     except (SafetensorError, OSError, ValueError) as error:
         raise InvalidArgumentError(
-            f"{path.name} is not a readable safetensors file: {error}", "the file may be truncated or corrupt"
+            f"{path.name} is not a readable safetensors file: {error}",
+            "the file may be truncated or corrupt",
+            key="errors_a.bad_safetensors",
+            params={"name": path.name, "reason": str(error)},
         ) from None
 
 
@@ -114,11 +121,16 @@ def _load_pickle(path: Path) -> object:
             f"which could run code when loaded ({_refused_global(str(error))})",
             "only load it with weights_only=False if you trust where it came from; re-save it as a state_dict "
             "or .safetensors",
+            key="errors_a.pickle_refused",
+            params={"name": path.name, "refused": _refused_global(str(error))},
         ) from None
     except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as error:
         reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
         raise InvalidArgumentError(
-            f"{path.name} is not a readable PyTorch checkpoint: {reason}", "the file may be truncated or corrupt"
+            f"{path.name} is not a readable PyTorch checkpoint: {reason}",
+            "the file may be truncated or corrupt",
+            key="errors_a.bad_pickle",
+            params={"name": path.name, "reason": reason},
         ) from None
 
 
@@ -142,6 +154,8 @@ def _state_dict(content: object, name: str) -> tuple[Mapping[str, torch.Tensor],
         f"{name} holds no state dict (a mapping of names to tensors, also under "
         f"{', '.join(repr(key) for key in NESTED_KEYS)})",
         "save one with torch.save(model.state_dict(), path)",
+        key="errors_a.no_state_dict",
+        params={"name": name, "keys": ", ".join(repr(key) for key in NESTED_KEYS)},
     )
 
 
@@ -164,12 +178,14 @@ def read_checkpoint(path: str | os.PathLike[str]) -> CheckpointReport:
     """Return every tensor of a checkpoint file with totals and a module tree, loading no code."""
     file = Path(path)
     if not file.is_file():
-        raise InvalidArgumentError(f"no such file: {file}")
+        raise InvalidArgumentError(f"no such file: {file}", key="errors_a.no_such_file", params={"path": str(file)})
     size, limit = file.stat().st_size, max_checkpoint_bytes()
     if size > limit:
         raise InvalidArgumentError(
             f"{file.name} is {size / 2**20:,.0f} MB, over the {limit / 2**20:,.0f} MB limit",
             "raise INSPECTOR_MAX_CHECKPOINT_MB if you trust the file and have the memory",
+            key="errors_a.checkpoint_too_large",
+            params={"name": file.name, "size": f"{size / 2**20:,.0f}", "limit": f"{limit / 2**20:,.0f}"},
         )
     suffix = file.suffix.lower()
     if suffix in SAFETENSORS_SUFFIXES:
@@ -182,6 +198,11 @@ def read_checkpoint(path: str | os.PathLike[str]) -> CheckpointReport:
         raise InvalidArgumentError(
             f"unknown checkpoint type {suffix or '(no suffix)'!r}",
             f"use one of {', '.join(SAFETENSORS_SUFFIXES + PICKLE_SUFFIXES)}",
+            key="errors_a.unknown_checkpoint_type",
+            params={
+                "suffix": repr(suffix or "(no suffix)"),
+                "choices": ", ".join(SAFETENSORS_SUFFIXES + PICKLE_SUFFIXES),
+            },
         )
     return CheckpointReport(
         path=str(file),

@@ -143,7 +143,13 @@ def inspect_checkpoint_bytes(
     suffix = Path(str(filename)).suffix.lower()
     if len(data) > max_checkpoint_bytes():
         raise InvalidArgumentError(
-            f"{filename} is {len(data) / 2**20:,.0f} MB, over the {max_checkpoint_bytes() / 2**20:,.0f} MB limit"
+            f"{filename} is {len(data) / 2**20:,.0f} MB, over the {max_checkpoint_bytes() / 2**20:,.0f} MB limit",
+            key="errors_a.upload_too_large",
+            params={
+                "name": filename,
+                "size": f"{len(data) / 2**20:,.0f}",
+                "limit": f"{max_checkpoint_bytes() / 2**20:,.0f}",
+            },
         )
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"

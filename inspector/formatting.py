@@ -29,7 +29,12 @@ def parse_format(text: str) -> OutputFormat:
     try:
         return OutputFormat(str(text).strip().lower())
     except ValueError:
-        raise UnknownNameError(f"unknown format {text!r}", f"choose one of: {', '.join(OutputFormat)}") from None
+        raise UnknownNameError(
+            f"unknown format {text!r}",
+            f"choose one of: {', '.join(OutputFormat)}",
+            key="errors_a.unknown_format",
+            params={"name": repr(text), "choices": ", ".join(OutputFormat)},
+        ) from None
 
 
 COLUMNS = ("Layer", "Type", "Input shape", "Output shape", "Weight shapes", "Params", "FLOPs")

@@ -51,7 +51,8 @@ def run_init(args: argparse.Namespace) -> str:
     """Return the `init` command's output for the parsed `args`."""
     output_format = parse_format(args.format)
     if output_format not in (OutputFormat.TABLE, OutputFormat.JSON):
-        raise InvalidArgumentError(f"init has no {output_format.value} output", "use --format table or json")
+        raise InvalidArgumentError(f"init has no {output_format.value} output", "use --format table or json",
+                                   key="errors_b.init_format", params={"format": output_format.value})
     options = parse_kwargs(args.kwargs)
     for flag, _kind, _text in _DEEP_FLAGS:
         name = flag.removeprefix("--").replace("-", "_")

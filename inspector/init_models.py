@@ -67,7 +67,8 @@ def _batch(input_size: tuple[int, ...], batch: int | None) -> tuple[int, ...]:
     if batch is None:
         return input_size
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
-        raise InvalidArgumentError(f"batch must be a whole number from 1 to {MAX_BATCH}, got {batch!r}")
+        raise InvalidArgumentError(f"batch must be a whole number from 1 to {MAX_BATCH}, got {batch!r}",
+                                   key="errors_b.bad_batch", params={"maximum": MAX_BATCH, "value": repr(batch)})
     return (batch, *input_size[1:])
 
 
@@ -77,7 +78,8 @@ def _build_deep(entry: ZooEntry, options: Mapping[str, object] | None) -> tuple[
         with torch.device("cpu"):
             model = entry.build(**values)
     except ValueError as error:
-        raise InvalidArgumentError(f"could not build {entry.name}: {error}") from None
+        raise InvalidArgumentError(f"could not build {entry.name}: {error}", key="errors_b.could_not_build",
+                                   params={"model": entry.name, "error": str(error)}) from None
     return model, entry.input_size_for(**values)
 
 
@@ -87,10 +89,12 @@ def prepare_model(model_or_name: nn.Module | str, options: Mapping[str, object] 
     size = validate_size(input_size) if input_size is not None else None
     if isinstance(model_or_name, nn.Module):
         if options:
-            raise InvalidArgumentError("options are for a model name; a module is already built")
+            raise InvalidArgumentError("options are for a model name; a module is already built",
+                                       key="errors_b.options_for_module")
         if size is None:
             raise InvalidArgumentError(f"{type(model_or_name).__name__} is not a named model, so its input size is "
-                                       "unknown", "give input_size, e.g. (16, 784)")
+                                       "unknown", "give input_size, e.g. (16, 784)", key="errors_b.input_size_unknown",
+                                       params={"model": type(model_or_name).__name__})
         return PreparedModel(model_or_name, type(model_or_name).__name__, _batch(size, batch))
     name = str(model_or_name).strip().lower()
     if name in DEEP_MODELS:
@@ -101,7 +105,9 @@ def prepare_model(model_or_name: nn.Module | str, options: Mapping[str, object] 
         model = build_zoo_model(name, options)
         default_size, dtype = entry.input_size_for(**zoo_options(entry, options)), entry.input_dtype
     else:
-        raise UnknownNameError(f"unknown model {model_or_name!r}", f"choose one of: {', '.join(model_names())}")
+        raise UnknownNameError(f"unknown model {model_or_name!r}", f"choose one of: {', '.join(model_names())}",
+                               key="errors_b.unknown_init_model",
+                               params={"name": repr(model_or_name), "choices": ", ".join(model_names())})
     if size is None:
         size, batch = default_size, DEFAULT_BATCH if batch is None else batch
     return PreparedModel(model, name, _batch(size, batch), dtype)

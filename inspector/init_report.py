@@ -151,7 +151,8 @@ def _run(model: nn.Module, label: str, inputs: torch.Tensor, generator: torch.Ge
     try:
         output = _first_tensor(model(inputs))
         if output is None:
-            raise InvalidArgumentError(f"{label} gave no floating-point tensor, so there is no loss to backpropagate")
+            raise InvalidArgumentError(f"{label} gave no floating-point tensor, so there is no loss to backpropagate",
+                                       key="errors_b.no_float_output", params={"model": label})
         target = torch.randn(output.shape, generator=generator, dtype=output.dtype).to(output.device)
         functional.mse_loss(output, target).backward()
     except (RuntimeError, ValueError, TypeError, IndexError) as error:
@@ -329,6 +330,8 @@ def compare_with_default(
         raise UnknownNameError(
             f"expected a model name, got {type(model_name).__name__}",
             f"choose one of: {', '.join(DEEP_MODELS)} or a zoo model",
+            key="errors_b.not_model_name",
+            params={"type": type(model_name).__name__, "choices": ", ".join(DEEP_MODELS)},
         )
     spec = make_init_spec(scheme, bias, **arguments)
     seed = check_seed(seed)

@@ -62,7 +62,8 @@ def fans(shape: Sequence[int]) -> tuple[int, int]:
     """
     if len(shape) < 2:
         raise InvalidArgumentError(f"fan_in and fan_out need a tensor with at least 2 dimensions, got shape "
-                                   f"{tuple(shape)}", "a bias (1-D) has no fans: give it zeros or a plain distribution")
+                                   f"{tuple(shape)}", "a bias (1-D) has no fans: give it zeros or a plain distribution",
+                                   key="errors_b.fans_need_matrix", params={"shape": tuple(shape)})
     receptive_field = math.prod(shape[2:])
     return shape[1] * receptive_field, shape[0] * receptive_field
 
@@ -247,10 +248,11 @@ class Histogram:
 def weight_histogram(tensor: torch.Tensor, bins: int = 50) -> Histogram:
     """Return the histogram of `tensor`'s values in `bins` equal bins from its min to its max."""
     if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= MAX_BINS:
-        raise InvalidArgumentError(f"bins must be a whole number from 1 to {MAX_BINS}, got {bins!r}")
+        raise InvalidArgumentError(f"bins must be a whole number from 1 to {MAX_BINS}, got {bins!r}",
+                                   key="errors_b.bad_bins", params={"maximum": MAX_BINS, "value": repr(bins)})
     values = tensor.detach().to("cpu", torch.float64).flatten()
     if values.numel() == 0:
-        raise InvalidArgumentError("the tensor is empty: nothing to count")
+        raise InvalidArgumentError("the tensor is empty: nothing to count", key="errors_b.empty_tensor")
     low, high = values.min().item(), values.max().item()
     if low == high:  # a constant: one bin of width 1 around it
         low, high = low - 0.5, high + 0.5

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from inspector.errors import InvalidArgumentError, UnknownNameError
+from inspector.messages import Message
 
 # The layers a scheme initialises. ConvTranspose is left out on purpose: its weight is
 # (in, out/groups, k…), which torch's fan rule (size(1) = fan_in) reads the wrong way round.
@@ -130,14 +131,18 @@ def parse_scheme(scheme: object) -> InitScheme:
         return InitScheme(text)
     except ValueError:
         raise UnknownNameError(f"unknown initialisation scheme {scheme!r}",
-                               f"choose one of: {', '.join(InitScheme)}") from None
+                               f"choose one of: {', '.join(InitScheme)}", key="errors_b.unknown_scheme",
+                               params={"scheme": repr(scheme), "choices": ", ".join(InitScheme)}) from None
 
 
 def _choice(name: str, raw: object, kind: type[StrEnum]) -> str:
     try:
         return kind(str(raw).strip().lower()).value
     except ValueError:
-        raise UnknownNameError(f"unknown {name} {raw!r}", f"choose one of: {', '.join(kind)}") from None
+        raise UnknownNameError(f"unknown {name} {raw!r}", f"choose one of: {', '.join(kind)}",
+                               key="errors_b.unknown_choice",
+                               params={"name": Message(name, "engine.errors_b.what." + name.replace(" ", "_")),
+                                       "value": repr(raw), "choices": ", ".join(kind)}) from None
 
 
 def _number(name: str, raw: object) -> float:
@@ -146,7 +151,8 @@ def _number(name: str, raw: object) -> float:
     except (TypeError, ValueError):
         value = math.nan
     if not math.isfinite(value):
-        raise InvalidArgumentError(f"{name} must be a finite number, got {raw!r}")
+        raise InvalidArgumentError(f"{name} must be a finite number, got {raw!r}", key="errors_b.not_finite",
+                                   params={"name": name, "value": repr(raw)})
     return value
 
 
@@ -154,23 +160,30 @@ def _check_values(scheme: InitScheme, values: dict[str, float | str]) -> None:
     """Raise for values torch would accept silently but that make no sense (or give NaN)."""
     if "gain" in values and values["gain"] <= 0:
         raise InvalidArgumentError(f"gain must be positive, got {values['gain']}", "1 keeps the variance; "
-                                   "nn.init.calculate_gain('relu') = √2 ≈ 1.414")
+                                   "nn.init.calculate_gain('relu') = √2 ≈ 1.414",
+                                   key="errors_b.gain_positive", params={"gain": values["gain"]})
     if "std" in values and values["std"] <= 0:
         raise InvalidArgumentError(f"std must be positive, got {values['std']}",
-                                   "a standard deviation is > 0, e.g. 0.02; for one fixed value use constant")
+                                   "a standard deviation is > 0, e.g. 0.02; for one fixed value use constant",
+                                   key="errors_b.std_positive", params={"std": values["std"]})
     if scheme in (InitScheme.UNIFORM, InitScheme.TRUNC_NORMAL) and values["a"] >= values["b"]:
         raise InvalidArgumentError(f"{scheme.value} needs a < b, got a = {values['a']}, b = {values['b']}",
-                                   "a is the lower end, b the upper end, e.g. --a -0.1 --b 0.1")
+                                   "a is the lower end, b the upper end, e.g. --a -0.1 --b 0.1",
+                                   key="errors_b.a_below_b",
+                                   params={"scheme": scheme.value, "a": values["a"], "b": values["b"]})
     if scheme is InitScheme.TRUNC_NORMAL:
         mean, std, low, high = values["mean"], values["std"], values["a"], values["b"]
         if mean < low - 2 * std or mean > high + 2 * std:  # torch only warns; its samples are then wrong
             raise InvalidArgumentError(
                 f"trunc_normal's mean {mean} is more than 2·std = {2 * std} outside [a, b] = [{low}, {high}]",
-                "a and b are absolute cut-offs, not multiples of std: put the mean inside [a, b]")
+                "a and b are absolute cut-offs, not multiples of std: put the mean inside [a, b]",
+                key="errors_b.trunc_mean_outside",
+                params={"mean": mean, "two_std": 2 * std, "low": low, "high": high})
     if "nonlinearity" in values and values["a"] != 0 and values["nonlinearity"] != Nonlinearity.LEAKY_RELU:
         raise InvalidArgumentError(f"a = {values['a']} is leaky_relu's negative slope; with nonlinearity "
                                    f"{values['nonlinearity']} torch ignores it",
-                                   "use nonlinearity leaky_relu, or a = 0")
+                                   "use nonlinearity leaky_relu, or a = 0", key="errors_b.slope_ignored",
+                                   params={"a": values["a"], "nonlinearity": values["nonlinearity"]})
 
 
 def make_init_spec(scheme: InitScheme | str, bias: BiasInit | str | None = None, **given: object) -> InitSpec:
@@ -184,12 +197,16 @@ def make_init_spec(scheme: InitScheme | str, bias: BiasInit | str | None = None,
     extra = sorted(name for name, value in given.items() if value is not None and name not in taken)
     if extra:
         takes = f"takes {', '.join(taken)}" if taken else "takes no arguments"
-        raise InvalidArgumentError(f"{chosen.value} has no argument {', '.join(extra)}", f"{chosen.value} {takes}")
+        raise InvalidArgumentError(f"{chosen.value} has no argument {', '.join(extra)}", f"{chosen.value} {takes}",
+                                   key="errors_b.scheme_no_argument" if taken else "errors_b.scheme_takes_none",
+                                   params={"scheme": chosen.value, "extra": ", ".join(extra),
+                                           "taken": ", ".join(taken)})
     values: dict[str, float | str] = {}
     for name, default in info.arguments:
         raw = given.get(name)
         if raw is None and default is None:
-            raise InvalidArgumentError(f"{chosen.value} needs {name}", f"e.g. {name} = 0.1")
+            raise InvalidArgumentError(f"{chosen.value} needs {name}", f"e.g. {name} = 0.1",
+                                       key="errors_b.scheme_needs", params={"scheme": chosen.value, "name": name})
         raw = default if raw is None else raw
         values[name] = _choice(name, raw, _CHOICES[name]) if name in _CHOICES else _number(name, raw)
     _check_values(chosen, values)
@@ -199,14 +216,16 @@ def make_init_spec(scheme: InitScheme | str, bias: BiasInit | str | None = None,
         raise InvalidArgumentError(
             f"{chosen.value}_ does not apply to a bias: a bias is 1-D, and {chosen.value} needs a tensor with "
             "at least 2 dimensions (fan_in and fan_out, or a matrix to orthogonalise)",
-            "give biases zeros or default, or use a scheme without fans (normal, uniform, trunc_normal, constant)")
+            "give biases zeros or default, or use a scheme without fans (normal, uniform, trunc_normal, constant)",
+            key="errors_b.bias_needs_matrix", params={"scheme": chosen.value})
     return InitSpec(chosen, tuple(values.items()), bias_init)
 
 
 def check_seed(seed: object) -> int:
     """Return `seed` as an int in 0 … 2⁶³ − 1, or raise."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise InvalidArgumentError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}")
+        raise InvalidArgumentError(f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}",
+                                   key="errors_b.bad_seed", params={"maximum": MAX_SEED, "value": repr(seed)})
     return seed
 
 
@@ -214,7 +233,8 @@ def _init_tensor(tensor: torch.Tensor, spec: InitSpec, generator: torch.Generato
     info = SCHEMES[spec.scheme]
     if info.needs_matrix and tensor.dim() < 2:
         raise InvalidArgumentError(f"{spec.scheme.value}_ needs a tensor with at least 2 dimensions, "
-                                   f"got shape {tuple(tensor.shape)}")
+                                   f"got shape {tuple(tensor.shape)}", key="errors_b.needs_matrix",
+                                   params={"scheme": spec.scheme.value, "shape": tuple(tensor.shape)})
     if spec.scheme is InitScheme.DEFAULT:
         info.function(tensor, a=DEFAULT_A, generator=generator)
     elif info.random:
@@ -242,14 +262,16 @@ def _init_layer(module: nn.Module, spec: InitSpec, generator: torch.Generator) -
 
 def _init_layers(model: object) -> list[nn.Module]:
     if not isinstance(model, nn.Module):
-        raise InvalidArgumentError(f"expected a torch.nn.Module, got {type(model).__name__}")
+        raise InvalidArgumentError(f"expected a torch.nn.Module, got {type(model).__name__}",
+                                   key="errors_b.not_module", params={"type": type(model).__name__})
     layers = [module for module in model.modules() if isinstance(module, INIT_LAYER_TYPES)]
     if not layers:
         raise InvalidArgumentError(f"{type(model).__name__} has no Linear or Conv1d/2d/3d layer to initialise",
-                                   "the schemes set those layers' weights")
+                                   "the schemes set those layers' weights", key="errors_b.no_init_layers",
+                                   params={"model": type(model).__name__})
     if layers[0].weight.device.type == "meta":
         raise InvalidArgumentError("the model is on the meta device, which holds no values to initialise",
-                                   "build it on cpu or cuda")
+                                   "build it on cpu or cuda", key="errors_b.init_on_meta")
     return layers
 
 
@@ -263,7 +285,8 @@ def apply_init(model: nn.Module, scheme: InitScheme | str | InitSpec, *, seed: i
     """
     if isinstance(scheme, InitSpec):
         if arguments or bias is not None:
-            raise InvalidArgumentError("give either an InitSpec or a scheme name with arguments, not both")
+            raise InvalidArgumentError("give either an InitSpec or a scheme name with arguments, not both",
+                                       key="errors_b.spec_and_arguments")
         spec = scheme
     else:
         spec = make_init_spec(scheme, bias, **arguments)
@@ -272,7 +295,8 @@ def apply_init(model: nn.Module, scheme: InitScheme | str | InitSpec, *, seed: i
     try:
         result = copy.deepcopy(model)
     except (RuntimeError, TypeError) as error:
-        raise InvalidArgumentError(f"could not copy {type(model).__name__}: {error}") from None
+        raise InvalidArgumentError(f"could not copy {type(model).__name__}: {error}", key="errors_b.could_not_copy",
+                                   params={"model": type(model).__name__, "error": str(error)}) from None
     generator = torch.Generator(device=layers[0].weight.device).manual_seed(seed)
     with torch.no_grad():
         result.apply(partial(_init_layer, spec=spec, generator=generator))

@@ -119,7 +119,10 @@ def _construct(spec: LayerSpec, args: Mapping[str, ArgValue]) -> nn.Module:
     try:
         return spec.layer_class(**args)
     except (ValueError, TypeError, RuntimeError, AssertionError) as error:
-        raise InvalidArgumentError(f"torch refused {constructor_code(spec, args)}: {error}") from None
+        code = constructor_code(spec, args)
+        raise InvalidArgumentError(
+            f"torch refused {code}: {error}", key="errors_a.torch_refused", params={"code": code, "reason": str(error)}
+        ) from None
 
 
 def _tensors(layer: nn.Module, buffers: bool) -> list[TensorInfo]:
@@ -162,6 +165,13 @@ def inspect_layer(
             f"{spec.name} needs at least {ndim + 1} input dimensions (C, {', '.join(spec.input_dims(values)[2:])}), "
             f"got {shapes[0]}",
             "add the batch and channel dimensions, e.g. X.view((1, 1) + X.shape)",
+            key="errors_a.too_few_dims",
+            params={
+                "layer": spec.name,
+                "ndim": ndim + 1,
+                "dims": ", ".join(spec.input_dims(values)[2:]),
+                "shape": shapes[0],
+            },
         )
     formulas = output_formulas(spec.layer_class, values, shapes[0], ndim)
     param_formula = parameter_formula(spec.layer_class, values)  # explains e.g. groups before torch does

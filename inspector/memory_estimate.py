@@ -25,6 +25,7 @@ from torch.nn import functional as F
 from inspector.devices import resolve_device
 from inspector.doctor import diagnose_failure
 from inspector.errors import ForwardError, InvalidArgumentError
+from inspector.messages import Message
 from inspector.shapes import ShapeTree, format_shape_tree, shape_tree, validate_size
 from inspector.zoo import _build_on, get_zoo_entry, import_model_class, zoo_options
 
@@ -81,7 +82,14 @@ def parse_choice(kind: type[StrEnum], value: object, what: str) -> StrEnum:
     text = _ALIASES.get(text, text)
     if text in {member.value for member in kind}:
         return kind(text)
-    raise InvalidArgumentError(f"unknown {what} {value!r}", f"choose one of: {', '.join(kind)}")
+    raise InvalidArgumentError(f"unknown {what} {value!r}", f"choose one of: {', '.join(kind)}",
+                               key="errors_b.unknown_choice",
+                               params={"name": _what(what), "value": repr(value), "choices": ", ".join(kind)})
+
+
+def _what(what: str) -> Message:
+    """Return the name of a checked value (`batch size`, `optimizer`) as a Message its catalogues may translate."""
+    return Message(what, "engine.errors_b.what." + (re.sub(r"\W+", "_", what).strip("_") or "value"))
 
 
 def check_count(value: object, what: str, maximum: int, minimum: int = 1) -> int:
@@ -95,9 +103,15 @@ def check_count(value: object, what: str, maximum: int, minimum: int = 1) -> int
         number = int(value)
     hint = f"give a whole number from {minimum:,} to {maximum:,}"
     if number is None:
-        raise InvalidArgumentError(f"{what} must be a whole number, got {value!r}", hint)
+        raise InvalidArgumentError(f"{what} must be a whole number, got {value!r}", hint,
+                                   key="errors_b.count_not_whole",
+                                   params={"what": _what(what), "value": repr(value),
+                                           "minimum": f"{minimum:,}", "maximum": f"{maximum:,}"})
     if not minimum <= number <= maximum:
-        raise InvalidArgumentError(f"{what} must be between {minimum:,} and {maximum:,}, got {number:,}", hint)
+        raise InvalidArgumentError(f"{what} must be between {minimum:,} and {maximum:,}, got {number:,}", hint,
+                                   key="errors_b.count_out_of_range",
+                                   params={"what": _what(what), "value": f"{number:,}",
+                                           "minimum": f"{minimum:,}", "maximum": f"{maximum:,}"})
     return number
 
 
@@ -171,7 +185,8 @@ def load_model(
 ) -> tuple[nn.Module, str, torch.dtype | None, tuple[int, ...] | None]:
     """Return a zoo model or `module:Class` built on `device`, its label, token dtype and default sample shape."""
     if not isinstance(name, str):
-        raise InvalidArgumentError(f"model must be a zoo name or module:Class, got {type(name).__name__}")
+        raise InvalidArgumentError(f"model must be a zoo name or module:Class, got {type(name).__name__}",
+                                   key="errors_b.model_not_name", params={"type": type(name).__name__})
     if ":" in name:
         factory = import_model_class(name)
         return _build_on(lambda: factory(**dict(options or {})), device, dtype, name), name, None, None
@@ -192,6 +207,8 @@ def resolve_subject(model: str | nn.Module, options: Mapping[str, object] | None
         raise InvalidArgumentError(
             f"{label} is not a zoo model, so its input size is unknown",
             "give the shape of one sample without the batch dimension, e.g. 3,224,224",
+            key="errors_b.sample_shape_unknown",
+            params={"model": label},
         )
     return Subject(module, label, _sample_shapes(default if input_size is None else input_size), token_dtype)
 
@@ -207,7 +224,9 @@ def make_targets(
     if not isinstance(output, torch.Tensor) or not output.is_floating_point():
         raise InvalidArgumentError(
             f"the loss needs the model to return one floating-point tensor, got "
-            f"{getattr(output, 'dtype', type(output).__name__)}"
+            f"{getattr(output, 'dtype', type(output).__name__)}",
+            key="errors_b.loss_needs_float",
+            params={"got": getattr(output, "dtype", type(output).__name__)},
         )
     device = output.device if device is None else device
     if loss is LossName.MSE:
@@ -216,6 +235,8 @@ def make_targets(
         raise InvalidArgumentError(
             f"cross_entropy needs an output with a class dimension (N, C, …); the model gives {tuple(output.shape)}",
             "use the loss 'mse'",
+            key="errors_b.cross_entropy_needs_classes",
+            params={"shape": tuple(output.shape)},
         )
     classes = output.shape[-1] if classes_last else output.shape[1]
     shape = output.shape[:-1] if classes_last else (output.shape[0], *output.shape[2:])
@@ -469,19 +490,23 @@ def device_total_memory(device: torch.device) -> int:
             for line in meminfo:
                 if line.startswith("MemTotal:"):
                     return int(line.split()[1]) * 1024
-    raise InvalidArgumentError(f"the total memory of {device} is unknown", "give the budget as a size, e.g. 24GB")
+    raise InvalidArgumentError(f"the total memory of {device} is unknown", "give the budget as a size, e.g. 24GB",
+                               key="errors_b.memory_unknown", params={"device": device})
 
 
 def check_budget(value: object) -> int:
     """Return a budget in bytes after checking it is a finite number between 1 MiB and 1 PiB."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise InvalidArgumentError(
-            f"the memory budget must be a number of bytes, got {value!r}", "e.g. 24GB, 80 GiB or 'device'"
+            f"the memory budget must be a number of bytes, got {value!r}", "e.g. 24GB, 80 GiB or 'device'",
+            key="errors_b.budget_not_number", params={"value": repr(value)},
         )
     if not MIN_BUDGET <= value <= MAX_BUDGET:
         raise InvalidArgumentError(
             f"a memory budget of {value:,.0f} bytes is out of range",
             "give 1 MiB to 1 PiB, e.g. 24GB, 80 GiB or 'device'",
+            key="errors_b.budget_out_of_range",
+            params={"value": f"{value:,.0f}"},
         )
     return int(value)
 
@@ -497,6 +522,7 @@ def parse_budget(text: object, device: str | torch.device | None = None) -> int:
             raise InvalidArgumentError(
                 "'device' as a budget needs a real device; meta has no memory",
                 "choose a device, or give a size such as 24GB",
+                key="errors_b.budget_on_meta",
             )
         return check_budget(device_total_memory(target))
     match = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?", raw) or re.fullmatch(r"(\d+)\s*(b)", raw)
@@ -504,6 +530,8 @@ def parse_budget(text: object, device: str | torch.device | None = None) -> int:
         raise InvalidArgumentError(
             f"cannot read the memory budget {text!r}",
             f"write a size such as 24GB, 24 GiB or 80G, or 'device'; presets: {', '.join(BUDGET_PRESETS)}",
+            key="errors_b.budget_unreadable",
+            params={"text": repr(text), "presets": ", ".join(BUDGET_PRESETS)},
         )
     return check_budget(float(match.group(1)) * _UNITS[match.group(2)])
 

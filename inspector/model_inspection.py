@@ -39,9 +39,11 @@ def inspect_model(
     forward runs in (eval by default, as for inference); the model's own modes are restored.
     """
     if not isinstance(model, nn.Module):
-        raise InvalidArgumentError(f"expected a torch.nn.Module, got {type(model).__name__}")
+        raise InvalidArgumentError(f"expected a torch.nn.Module, got {type(model).__name__}",
+                                   key="errors_b.not_module", params={"type": type(model).__name__})
     if mode not in MODES:
-        raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, got {mode!r}")
+        raise InvalidArgumentError(f"mode must be one of {', '.join(MODES)}, got {mode!r}",
+                                   key="errors_b.bad_mode", params={"choices": ", ".join(MODES), "value": repr(mode)})
     target = resolve_device(device)
     cast = resolve_dtype(dtype) if dtype is not None else None
     inputs = make_inputs(input_size, input_data, target, cast or _float_dtype(model), input_dtype)
@@ -81,7 +83,9 @@ def _converted_state(model: nn.Module, target: torch.device, cast: torch.dtype |
         }
     except (RuntimeError, MemoryError) as error:
         raise InvalidArgumentError(
-            f"could not place the model's weights on {target}: {error}", "inspect on 'meta' to avoid allocating"
+            f"could not place the model's weights on {target}: {error}", "inspect on 'meta' to avoid allocating",
+            key="errors_b.could_not_place_weights",
+            params={"device": target, "error": str(error)},
         ) from None
 
 

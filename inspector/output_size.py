@@ -84,7 +84,8 @@ def check_int(name: str, value: object, minimum: int, maximum: int = MAX_SIZE) -
 def check_bool(name: str, value: object) -> bool:
     """Return `value` after checking it is True or False (torch flags are never 0/1 or strings)."""
     if not isinstance(value, bool):
-        raise InvalidArgumentError(f"{name} must be True or False, got {value!r}")
+        raise InvalidArgumentError(f"{name} must be True or False, got {value!r}", key="errors_b.not_true_false",
+                                   params={"name": name, "value": repr(value)})
     return value
 
 
@@ -95,6 +96,8 @@ def per_dimension(name: str, value: object, ndim: int, minimum: int) -> tuple[in
             raise InvalidArgumentError(
                 f"{name} has {len(value)} values {tuple(value)}, but the layer is {ndim}-D",
                 f"give one int or a tuple of {ndim} ints",
+                key="errors_b.per_dimension_count",
+                params={"name": name, "count": len(value), "values": tuple(value), "ndim": ndim},
             )
         return tuple(check_int(f"{name}[{i}]", v, minimum) for i, v in enumerate(value))
     return (check_int(name, value, minimum),) * ndim
@@ -103,7 +106,8 @@ def per_dimension(name: str, value: object, ndim: int, minimum: int) -> tuple[in
 def check_ndim(ndim: object) -> int:
     """Return `ndim` after checking it is 1, 2 or 3, the dimensions torch has layers for."""
     if isinstance(ndim, bool) or not isinstance(ndim, Integral) or ndim not in AXIS_LETTERS:
-        raise InvalidArgumentError(f"ndim must be 1, 2 or 3, got {ndim!r}", "torch has Conv1d/2d/3d and pools to match")
+        raise InvalidArgumentError(f"ndim must be 1, 2 or 3, got {ndim!r}", "torch has Conv1d/2d/3d and pools to match",
+                                   key="errors_b.bad_ndim", params={"value": repr(ndim)})
     return int(ndim)
 
 
@@ -190,6 +194,8 @@ def conv_transpose_output_size(
         raise InvalidArgumentError(
             f"output_padding={extra} must be smaller than either stride ({s}) or dilation ({d})",
             f"use output_padding ≤ {max(s, d) - 1}",
+            key="errors_b.output_padding_too_large",
+            params={"extra": extra, "s": s, "d": d, "largest": max(s, d) - 1},
         )
     value = (h - 1) * s - 2 * p + d * (k - 1) + extra + 1
     formula = f"({group_digits(h)} − 1)·{s} − 2·{p} + {d}·({k} − 1) + {extra} + 1 = {group_digits(value)}"
@@ -198,6 +204,8 @@ def conv_transpose_output_size(
         raise InvalidArgumentError(
             f"output size would be {formula}: padding crops more than the layer produces",
             f"use padding ≤ {(unpadded - 1) // 2}",
+            key="errors_b.transpose_crops_all",
+            params={"formula": formula, "largest": (unpadded - 1) // 2},
         )
     return Worked(value, formula, CONV_TRANSPOSE_SYMBOLIC)
 
@@ -218,6 +226,8 @@ def conv_transpose_output_shape(
         raise InvalidArgumentError(
             f"transposed convolutions take no padding string, got padding={padding!r}",
             "give padding as an int or a tuple of ints",
+            key="errors_b.transpose_padding_string",
+            params={"value": repr(padding)},
         )
     columns = [
         per_dimension(name, value, ndim, minimum)
@@ -251,7 +261,8 @@ def pool_output_size(
     stride = kernel_size if stride is None else stride
     h, k, s, p, d = _check_window(input_size, kernel_size, stride, padding, dilation)
     if kind is PoolKind.AVG and d != 1:
-        raise InvalidArgumentError(f"AvgPool has no dilation, got dilation={d}", "use kind='max' or dilation=1")
+        raise InvalidArgumentError(f"AvgPool has no dilation, got dilation={d}", "use kind='max' or dilation=1",
+                                   key="errors_b.avgpool_dilation", params={"d": d})
     if p > k // 2:
         raise InvalidArgumentError(
             f"padding={p} is more than half the kernel: torch allows p ≤ ⌊k/2⌋ = ⌊{k}/2⌋ = {k // 2}",
@@ -301,6 +312,8 @@ def pool_output_shape(
         raise InvalidArgumentError(
             f"AvgPool3d needs each input size ≥ its kernel, padding not counted: input {sizes}, kernel {kernels}",
             f"use kernel_size ≤ {sizes} or a larger input",
+            key="errors_b.avgpool3d_kernel",
+            params={"sizes": sizes, "kernels": kernels},
         )
     return _each_axis(one_axis, sizes, kernels, strides, paddings, dilations)
 
@@ -369,6 +382,8 @@ def _check_spatial(spatial_in: object, ndim: int) -> tuple[int, ...]:
         raise InvalidArgumentError(
             f"spatial_in must be a tuple of {ndim} sizes ({', '.join(letters)}), got {spatial_in!r}",
             "leave out the batch and channel dimensions: (N, C, H, W) → (H, W)",
+            key="errors_b.spatial_in_count",
+            params={"ndim": ndim, "letters": ", ".join(letters), "value": repr(spatial_in)},
         )
     return tuple(check_int(f"input size {letter}", v, 1) for letter, v in zip(letters, spatial_in, strict=True))
 
@@ -409,7 +424,8 @@ def _padding_mode(padding: str) -> PaddingMode:
         return PaddingMode(padding)
     except ValueError:
         raise InvalidArgumentError(
-            f"padding string must be 'same' or 'valid', got {padding!r}", "or give padding as numbers"
+            f"padding string must be 'same' or 'valid', got {padding!r}", "or give padding as numbers",
+            key="errors_b.bad_padding_string", params={"value": repr(padding)},
         ) from None
 
 
@@ -418,4 +434,5 @@ def _pool_kind(kind: object) -> PoolKind:
     try:
         return PoolKind(kind)
     except ValueError:
-        raise InvalidArgumentError(f"pool kind must be 'max' or 'avg', got {kind!r}") from None
+        raise InvalidArgumentError(f"pool kind must be 'max' or 'avg', got {kind!r}", key="errors_b.bad_pool_kind",
+                                   params={"value": repr(kind)}) from None

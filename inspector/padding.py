@@ -220,7 +220,8 @@ def _sizes(name: str, sizes: object, ndim: int) -> tuple[int, ...]:
     """Return `sizes` as `ndim` ints ≥ 1, or raises saying how many are needed."""
     if not isinstance(sizes, (tuple, list)) or len(sizes) != ndim:
         raise InvalidArgumentError(
-            f"{name} must be a tuple of {ndim} sizes, got {sizes!r}", "leave out batch and channels"
+            f"{name} must be a tuple of {ndim} sizes, got {sizes!r}", "leave out batch and channels",
+            key="errors_b.sizes_tuple", params={"name": name, "ndim": ndim, "value": repr(sizes)},
         )
     return tuple(check_int(f"{name}[{i}]", v, 1) for i, v in enumerate(sizes))
 

@@ -119,7 +119,8 @@ def layernorm_params(
     else:
         shape = (check_int("normalized_shape", normalized_shape, 1),)
     if not shape:
-        raise InvalidArgumentError("normalized_shape is empty", "give the last dimension(s), e.g. 768")
+        raise InvalidArgumentError("normalized_shape is empty", "give the last dimension(s), e.g. 768",
+                                   key="errors_b.normalized_shape_empty")
     size, worked = math.prod(shape), _product(*shape)
     terms: list[Term] = []
     if check_bool("elementwise_affine", elementwise_affine):
@@ -137,6 +138,9 @@ def groupnorm_params(num_groups: int, num_channels: int, affine: bool = True) ->
         raise InvalidArgumentError(
             f"num_channels={c} is not divisible by num_groups={g}",
             f"use num_groups {_or(_nearest_divisors(c, g))}, or num_channels {_or(_nearest_multiples(c, g))}",
+            key="errors_b.num_groups_divisible",
+            params={"c": c, "g": g, "divisors": _or(_nearest_divisors(c, g)),
+                    "multiples": _or(_nearest_multiples(c, g))},
         )
     if not check_bool("affine", affine):
         return Worked(0, Message("affine=False: no parameters = 0", "param_text.no_affine"), "0")
@@ -290,12 +294,15 @@ def _check_projection(kind: RecurrentKind, proj_size: object, hidden: int) -> in
     projection = check_int("proj_size", proj_size, 0)
     if projection and kind is not RecurrentKind.LSTM:
         raise InvalidArgumentError(
-            f"proj_size is only supported for LSTM, not {kind.value}", "use proj_size=0 or mode='LSTM'"
+            f"proj_size is only supported for LSTM, not {kind.value}", "use proj_size=0 or mode='LSTM'",
+            key="errors_b.proj_size_lstm_only", params={"kind": kind.value},
         )
     if projection >= hidden:
         raise InvalidArgumentError(
             f"proj_size={projection} must be smaller than hidden_size={hidden}",
             f"use proj_size ≤ {hidden - 1}, or 0 for no projection",
+            key="errors_b.proj_size_too_large",
+            params={"projection": projection, "hidden": hidden, "largest": hidden - 1},
         )
     return projection
 
@@ -320,7 +327,8 @@ def _recurrent_kind(mode: object) -> RecurrentKind:
     try:
         return RecurrentKind(mode)
     except ValueError:
-        raise InvalidArgumentError(f"mode must be 'RNN', 'LSTM' or 'GRU', got {mode!r}") from None
+        raise InvalidArgumentError(f"mode must be 'RNN', 'LSTM' or 'GRU', got {mode!r}", key="errors_b.bad_rnn_mode",
+                                   params={"value": repr(mode)}) from None
 
 
 def _sum_of(terms: list[Term]) -> Worked:

@@ -33,9 +33,15 @@ def torchinfo_summary(
 ) -> str:
     """Return torchinfo's text table for `model` run on an input of `input_size` (batch included)."""
     if not isinstance(model, nn.Module):
-        raise InvalidArgumentError(f"expected a torch.nn.Module, got {type(model).__name__}")
+        raise InvalidArgumentError(
+            f"expected a torch.nn.Module, got {type(model).__name__}",
+            key="errors_a.not_module",
+            params={"type": type(model).__name__},
+        )
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
-        raise InvalidArgumentError(f"depth must be a whole number ≥ 0, got {depth!r}")
+        raise InvalidArgumentError(
+            f"depth must be a whole number ≥ 0, got {depth!r}", key="errors_a.bad_depth", params={"value": repr(depth)}
+        )
     target = resolve_device(device)
     modes = {name: module.training for name, module in model.named_modules()}
     home = _single_device(model)

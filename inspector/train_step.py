@@ -175,6 +175,8 @@ def check_learning_rate(value: object) -> float:
         raise InvalidArgumentError(
             f"learning rate must be a number above 0 and at most {MAX_LEARNING_RATE:g}, got {value!r}",
             "e.g. 0.001 for Adam, 0.1 for SGD",
+            key="errors_b.bad_learning_rate",
+            params={"maximum": f"{MAX_LEARNING_RATE:g}", "value": repr(value)},
         )
     return rate
 
@@ -398,6 +400,7 @@ def _plan(
         raise InvalidArgumentError(
             "a training step needs a real device: meta holds no data to train on",
             "choose cpu, cuda:N or mps; the memory estimate works on meta",
+            key="errors_b.train_on_meta",
         )
     precision = parse_choice(Precision, choices[0], "precision")
     optimizer = parse_choice(OptimizerName, choices[1], "optimizer")
@@ -411,6 +414,8 @@ def _plan(
             error.message,
             "estimate it on device 'meta' without allocating anything "
             "(python -m inspector memory …), or use a smaller batch size",
+            key="errors_b.train_does_not_fit",
+            params={"error": error},
         ) from None
     return _Plan(
         str(model_name), options, target, precision, optimizer, loss, lr, steps, warmup, subject.token_dtype, estimate

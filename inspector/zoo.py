@@ -36,7 +36,11 @@ def _parse_option(option: ModelOption, raw: object) -> OptionValue:
     default = option.default
     if option.choices:
         if str(raw) not in option.choices:
-            raise InvalidArgumentError(f"{option.name} must be one of {', '.join(option.choices)}, got {raw!r}")
+            raise InvalidArgumentError(
+                f"{option.name} must be one of {', '.join(option.choices)}, got {raw!r}",
+                key="errors_a.option_choice",
+                params={"name": option.name, "choices": ", ".join(option.choices), "value": repr(raw)},
+            )
         return str(raw)
     kind = type(default)
     try:
@@ -52,10 +56,18 @@ def _parse_option(option: ModelOption, raw: object) -> OptionValue:
     except (TypeError, ValueError):
         value = None
     if value is None or value != value:  # NaN fails the second test
-        raise InvalidArgumentError(f"{option.name} must be a {kind.__name__}, got {raw!r}")
+        raise InvalidArgumentError(
+            f"{option.name} must be a {kind.__name__}, got {raw!r}",
+            key="errors_a.option_type",
+            params={"name": option.name, "type": kind.__name__, "value": repr(raw)},
+        )
     low, high = option.minimum, option.maximum
     if (low is not None and value < low) or (high is not None and value > high):
-        raise InvalidArgumentError(f"{option.name} must be between {low} and {high}, got {value}")
+        raise InvalidArgumentError(
+            f"{option.name} must be between {low} and {high}, got {value}",
+            key="errors_a.option_range",
+            params={"name": option.name, "low": low, "high": high, "value": value},
+        )
     return value
 
 
@@ -66,7 +78,10 @@ def zoo_options(entry: ZooEntry, given: Mapping[str, object] | None) -> dict[str
     unknown = sorted(set(given) - set(known))
     if unknown:
         raise InvalidArgumentError(
-            f"{entry.name} has no option {', '.join(unknown)}", f"its options are: {', '.join(known) or 'none'}"
+            f"{entry.name} has no option {', '.join(unknown)}",
+            f"its options are: {', '.join(known) or 'none'}",
+            key="errors_a.unknown_option" if known else "errors_a.unknown_option_none",
+            params={"model": entry.name, "unknown": ", ".join(unknown), "known": ", ".join(known)},
         )
     return {
         name: _parse_option(option, given[name]) if name in given else option.default for name, option in known.items()
@@ -95,9 +110,17 @@ def _call_factory(factory: Callable[[], nn.Module], label: str) -> nn.Module:
     try:
         model = factory()
     except (ValueError, TypeError, AssertionError, RuntimeError) as error:
-        raise InvalidArgumentError(f"could not build {label}: {error}") from None
+        raise InvalidArgumentError(
+            f"could not build {label}: {error}",
+            key="errors_a.build_failed",
+            params={"model": label, "reason": str(error)},
+        ) from None
     if not isinstance(model, nn.Module):
-        raise InvalidArgumentError(f"{label} did not give a torch.nn.Module but {type(model).__name__}")
+        raise InvalidArgumentError(
+            f"{label} did not give a torch.nn.Module but {type(model).__name__}",
+            key="errors_a.not_a_module",
+            params={"model": label, "type": type(model).__name__},
+        )
     return model
 
 
@@ -116,17 +139,33 @@ def import_model_class(path: str) -> Callable[..., nn.Module]:
     """Return the class (or factory) named by 'package.module:ClassName'."""
     module_name, _, attribute = path.partition(":")
     if not module_name or not attribute:
-        raise InvalidArgumentError(f"malformed import path {path!r}", "write it as package.module:ClassName")
+        raise InvalidArgumentError(
+            f"malformed import path {path!r}",
+            "write it as package.module:ClassName",
+            key="errors_a.bad_import_path",
+            params={"path": repr(path)},
+        )
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise UnknownNameError(f"cannot import {module_name!r}: {error}", "is the package on PYTHONPATH?") from None
+        raise UnknownNameError(
+            f"cannot import {module_name!r}: {error}",
+            "is the package on PYTHONPATH?",
+            key="errors_a.cannot_import",
+            params={"module": repr(module_name), "reason": str(error)},
+        ) from None
     try:
         target = getattr(module, attribute)
     except AttributeError:
-        raise UnknownNameError(f"{module_name!r} has no attribute {attribute!r}") from None
+        raise UnknownNameError(
+            f"{module_name!r} has no attribute {attribute!r}",
+            key="errors_a.no_attribute",
+            params={"module": repr(module_name), "attribute": repr(attribute)},
+        ) from None
     if not callable(target):
-        raise InvalidArgumentError(f"{path} is not a class or function")
+        raise InvalidArgumentError(
+            f"{path} is not a class or function", key="errors_a.not_callable", params={"path": path}
+        )
     return target
 
 
@@ -137,9 +176,16 @@ def parse_kwargs(text: str | None) -> dict[str, object]:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as error:
-        raise InvalidArgumentError(f"--kwargs is not valid JSON: {error.msg}", "e.g. '{\"num_classes\": 10}'") from None
+        raise InvalidArgumentError(
+            f"--kwargs is not valid JSON: {error.msg}",
+            "e.g. '{\"num_classes\": 10}'",
+            key="errors_a.kwargs_bad_json",
+            params={"reason": error.msg},
+        ) from None
     if not isinstance(value, dict):
-        raise InvalidArgumentError("--kwargs must be a JSON object", "e.g. '{\"num_classes\": 10}'")
+        raise InvalidArgumentError(
+            "--kwargs must be a JSON object", "e.g. '{\"num_classes\": 10}'", key="errors_a.kwargs_not_object"
+        )
     return value
 
 
@@ -161,7 +207,10 @@ def inspect_named_model(
     if ":" in str(name):
         if input_size is None:
             raise InvalidArgumentError(
-                f"{name} is not a zoo model, so its input size is unknown", "give --input-size, e.g. 1,3,224,224"
+                f"{name} is not a zoo model, so its input size is unknown",
+                "give --input-size, e.g. 1,3,224,224",
+                key="errors_a.no_input_size",
+                params={"name": name},
             )
         factory = import_model_class(name)
         model = _build_on(lambda: factory(**dict(options or {})), target, cast, name)

@@ -522,3 +522,118 @@ def test_init_notes_and_templates_have_chinese():
         assert localized(text, "en") == str(text)  # English is the engine's own text
         chinese = localized(text, "zh")
         assert chinese != str(text) and re.search(r"[\u4e00-\u9fff]", chinese), text
+
+
+def _errors_b_cases() -> list[tuple[str, object]]:
+    from inspector.init_models import prepare_model
+    from inspector.initialization import apply_init, check_seed, make_init_spec
+    from inspector.memory_estimate import check_count, estimate_training_memory, parse_budget
+    from inspector.output_size import check_ndim
+    from inspector.padding import same_padding_shape
+    from inspector.receptive_field import WindowSpec, input_window, receptive_field
+    from inspector.shapes import validate_size
+    from inspector.train_step import check_learning_rate
+
+    return [
+        ("errors_b.unknown_scheme", lambda: make_init_spec("nope")),
+        ("errors_b.std_positive", lambda: make_init_spec("normal", std=-1)),
+        ("errors_b.a_below_b", lambda: make_init_spec("uniform", a=1, b=0)),
+        ("errors_b.scheme_no_argument", lambda: make_init_spec("normal", gain=2)),
+        ("errors_b.unknown_choice", lambda: make_init_spec("kaiming_normal", mode="sideways")),
+        ("errors_b.bad_seed", lambda: check_seed(-1)),
+        ("errors_b.no_init_layers", lambda: apply_init(nn.ReLU(), "normal")),
+        ("errors_b.budget_out_of_range", lambda: parse_budget("0GB")),
+        ("errors_b.budget_unreadable", lambda: parse_budget("abc")),
+        ("errors_b.count_out_of_range", lambda: estimate_training_memory("mlp", batch_size=0)),
+        ("errors_b.unknown_choice", lambda: estimate_training_memory("mlp", optimizer="nope")),
+        ("errors_b.bad_learning_rate", lambda: check_learning_rate(-1)),
+        ("errors_b.in_layer", lambda: receptive_field([WindowSpec("conv1", 0)])),
+        ("errors_b.window_past_input", lambda: input_window(5, 3, input_size=2)),
+        ("errors_b.sizes_tuple", lambda: same_padding_shape(3, input_size=(1, 2, 3), ndim=2)),
+        ("errors_b.size_dims", lambda: validate_size((1,) * 9)),
+        ("errors_b.count_not_whole", lambda: check_count("x", "batch size", 10)),
+        ("errors_b.bad_ndim", lambda: check_ndim(4)),
+        ("errors_b.unknown_init_model", lambda: prepare_model("nope", None, None, None)),
+    ]
+
+
+@pytest.mark.parametrize("case", range(len(_errors_b_cases())))
+def test_errors_b_have_keys_and_chinese(case: int) -> None:
+    key, trigger = _errors_b_cases()[case]
+    with pytest.raises(InspectorError) as caught:
+        trigger()
+    error = caught.value
+    assert error.key == key, (error.key, error.message)
+    assert error_text(error, "en") == (error.message, error.hint)
+    english = {name: error_text(value, "en")[0] if isinstance(value, InspectorError) else value
+               for name, value in error.params.items()}
+    english |= {f"{name}_hint": value.hint for name, value in error.params.items() if isinstance(value, InspectorError)}
+    assert t(f"engine.{key}.message", "en", **english) == error.message  # the catalogue says what the engine says
+    if error.hint is not None and f"engine.{key}.hint" in catalogue("en"):
+        assert t(f"engine.{key}.hint", "en", **english) == error.hint
+    message, hint = error_text(error, "zh")
+    assert re.search(r"[\u4e00-\u9fff]", message), message
+    assert hint is None or "{" not in hint, hint
+
+
+def _errors_a_cases():
+    from inspector.builder_code import generate_code
+    from inspector.builder_templates import template_spec
+    from inspector.checkpoint import read_checkpoint
+    from inspector.formatting import parse_format
+    from inspector.network_spec import from_url_token
+    from inspector.zoo import get_zoo_entry, import_model_class, inspect_named_model, parse_kwargs
+
+    spec = NetworkSpec.from_dict({"version": 1, "input_shape": [1, 3, 8, 8], "layers": []})
+    return {
+        "bad json": lambda tmp: NetworkSpec.from_json("{"),
+        "not an object": lambda tmp: NetworkSpec.from_json("[1]"),
+        "unknown key": lambda tmp: NetworkSpec.from_dict({"version": 1, "input_shape": [1, 3], "colour": 1}),
+        "unknown layer": lambda tmp: NetworkSpec.from_json(
+            '{"version": 1, "input_shape": [1, 3, 8, 8], "layers": [{"type": "Conv9d"}]}'
+        ),
+        "out of range arg": lambda tmp: NetworkSpec.from_json(
+            '{"version": 1, "input_shape": [1, 3, 8, 8], "layers": [{"type": "Dropout", "args": {"p": 2}}]}'
+        ),
+        "input shape not a list": lambda tmp: NetworkSpec.from_dict({"version": 1, "input_shape": "abc"}),
+        "bad url token": lambda tmp: from_url_token("!!!"),
+        "bad class name": lambda tmp: generate_code(spec, "module", class_name="not a name"),
+        "unknown code style": lambda tmp: generate_code(spec, "fancy"),
+        "unknown template": lambda tmp: template_spec("nope"),
+        "unknown format": lambda tmp: parse_format("yaml"),
+        "missing checkpoint": lambda tmp: read_checkpoint(tmp / "missing.pt"),
+        "bad suffix": lambda tmp: read_checkpoint(_touch(tmp / "weights.txt")),
+        "corrupt checkpoint": lambda tmp: read_checkpoint(_touch(tmp / "weights.pt")),
+        "unknown zoo model": lambda tmp: get_zoo_entry("no-such-model"),
+        "bad zoo option": lambda tmp: inspect_named_model(next(iter(ZOO)), options={"no_such_option": 1}),
+        "bad import path": lambda tmp: import_model_class("nocolon"),
+        "bad kwargs": lambda tmp: parse_kwargs("{"),
+        "kwargs not object": lambda tmp: parse_kwargs("[1]"),
+    }
+
+
+def _touch(path: Path) -> Path:
+    path.write_bytes(b"not a checkpoint")
+    return path
+
+
+@pytest.mark.parametrize("case", list(_errors_a_cases()))
+def test_errors_a_are_keyed_and_translated(case: str, tmp_path: Path) -> None:
+    with pytest.raises(InspectorError) as raised:
+        _errors_a_cases()[case](tmp_path)
+    error = raised.value
+    assert error.key, error.message
+    assert error_text(error, "en") == (error.message, error.hint)
+    # The English catalogue entry, filled with the params, says exactly what the engine says.
+    params: dict[str, object] = {}
+    for name, value in error.params.items():
+        if isinstance(value, InspectorError):
+            params[name], params[f"{name}_hint"] = value.message, value.hint
+        else:
+            params[name] = value
+    assert t(f"engine.{error.key}.message", "en", **params) == error.message
+    if error.hint is not None and f"engine.{error.key}.hint" in catalogue("en"):
+        assert t(f"engine.{error.key}.hint", "en", **params) == error.hint
+    message, hint = error_text(error, "zh")
+    assert re.search(r"[\u4e00-\u9fff]", message), message
+    assert (hint is None) == (error.hint is None)
