@@ -8,7 +8,9 @@ FlopCounterMode attributes to that call.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -58,6 +60,35 @@ def _inputs_tree(args: tuple, kwargs: dict) -> ShapeTree:
     return tree
 
 
+# torch's attention fast-path switch is process-wide, and the app inspects from several threads:
+# the first inspection to start turns it off, the last to finish restores what it was.
+_FASTPATH_LOCK = threading.Lock()
+_fastpath_users = 0
+_fastpath_before = True
+
+
+@contextmanager
+def _unfused_attention() -> Iterator[None]:
+    """Run nn.MultiheadAttention/TransformerEncoderLayer unfused inside the block.
+
+    Their fused fast path (eval mode, no grad) is one opaque op that FlopCounterMode counts as 0
+    FLOPs; the unfused ops show attention's real cost.
+    """
+    global _fastpath_users, _fastpath_before
+    with _FASTPATH_LOCK:
+        if _fastpath_users == 0:
+            _fastpath_before = torch.backends.mha.get_fastpath_enabled()
+            torch.backends.mha.set_fastpath_enabled(False)
+        _fastpath_users += 1
+    try:
+        yield
+    finally:
+        with _FASTPATH_LOCK:
+            _fastpath_users -= 1
+            if _fastpath_users == 0:
+                torch.backends.mha.set_fastpath_enabled(_fastpath_before)
+
+
 def trace_forward(model: nn.Module, call: Callable[[], object]) -> ForwardTrace:
     """Return the output of `call()` (which runs `model`), with per-module shapes and FLOPs.
 
@@ -92,20 +123,14 @@ def trace_forward(model: nn.Module, call: Callable[[], object]) -> ForwardTrace:
         for module in model.modules():
             handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
             handles.append(module.register_forward_hook(after, with_kwargs=True))
-        # The fused fast path of nn.MultiheadAttention/TransformerEncoderLayer (taken in eval mode
-        # without grad) is one opaque op that FlopCounterMode counts as 0 FLOPs: run the unfused
-        # ops instead, so attention shows its real cost.
-        fastpath = torch.backends.mha.get_fastpath_enabled()
         try:
-            torch.backends.mha.set_fastpath_enabled(False)
-            with counter, torch.no_grad():
+            with _unfused_attention(), counter, torch.no_grad():
                 output = call()
         except Exception as error:
             name, tree = running[-1] if running else ("", None)
             module = model.get_submodule(name) if running else model
             raise ForwardFailure(name, module, tree, error) from error
     finally:
-        torch.backends.mha.set_fastpath_enabled(fastpath)
         for handle in handles:
             handle.remove()
     return ForwardTrace(output, records, counter.get_total_flops())

@@ -37,6 +37,8 @@ def inspect_model(
     `input_data` (a tensor, a tuple/list of tensors, or a dict of keyword tensors). `dtype` casts
     floating parameters and inputs for the inspection only. `mode` is the train/eval mode the
     forward runs in (eval by default, as for inference); the model's own modes are restored.
+    One model instance is inspected by one thread at a time (its hooks see every forward); the
+    app keeps a lock per cached model for that.
     """
     if not isinstance(model, nn.Module):
         raise InvalidArgumentError(f"expected a torch.nn.Module, got {type(model).__name__}",

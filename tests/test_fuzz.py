@@ -7,7 +7,6 @@ ValueError from torch, a TypeError, an IndexError — fails the test: the user w
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from pathlib import Path
 
@@ -205,4 +204,3 @@ def write_count():
     lines = [f"{name}: {count}" for name, count in sorted(CASES.items())] + [f"total: {total}"]
     (folder / "fuzz_count.txt").write_text("\n".join(lines) + "\n")
     print(f"\nfuzz cases generated: {total}")
-    assert math.isfinite(total)

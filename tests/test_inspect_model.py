@@ -274,3 +274,26 @@ def test_meta_shortcuts_give_the_cpu_report_for_a_decoder():
     assert [(a.name, a.input_shape, a.output_shape, a.flops) for a in cpu.layers] == [
         (b.name, b.input_shape, b.output_shape, b.flops) for b in meta.layers
     ]
+
+
+def test_attention_switch_restored_when_inspections_overlap():
+    # the app inspects different models from several threads; torch's fast-path switch is global
+    # (one model instance is inspected by one thread at a time: its hooks are per instance)
+    import threading
+
+    errors = []
+
+    def run() -> None:
+        layer = nn.TransformerEncoderLayer(16, 2, 32, batch_first=True)
+        try:
+            for _ in range(5):
+                inspect_model(layer, input_size=(1, 4, 16))
+        except Exception as error:
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors and torch.backends.mha.get_fastpath_enabled()
