@@ -15,18 +15,26 @@ problems: list[str] = []
 init_lang(problems)  # before any text: the title is translated too
 st.set_page_config(page_title=tr("app.title"), page_icon=":material/search:", layout="wide")
 pages = [
-    st.Page("app_pages/layer_lab.py", title=tr("nav.layer_lab"), icon=":material/science:", url_path="layer_lab",
-            default=True),
-    st.Page("app_pages/model_inspector.py", title=tr("nav.model_inspector"), icon=":material/account_tree:",
-            url_path="model_inspector"),
-    st.Page("app_pages/model_builder.py", title=tr("builder.nav_title"), icon=":material/construction:",
-            url_path="model_builder"),
-    st.Page("app_pages/training_planner.py", title=tr("planner.nav"), icon=":material/memory:",
-            url_path="training_planner"),
-    st.Page("app_pages/init_explorer.py", title=tr("nav.init_explorer"), icon=":material/casino:",
-            url_path="init_explorer"),
-    st.Page("app_pages/checkpoint_inspector.py", title=tr("checkpoint.nav"), icon=":material/inventory_2:",
-            url_path="checkpoint_inspector"),
+    st.Page(
+        "app_pages/lab.py", title=tr("nav.layer_lab"), icon=":material/science:", url_path="layer_lab", default=True
+    ),
+    st.Page(
+        "app_pages/model.py",
+        title=tr("nav.model_inspector"),
+        icon=":material/account_tree:",
+        url_path="model_inspector",
+    ),
+    st.Page(
+        "app_pages/builder.py", title=tr("builder.nav_title"), icon=":material/construction:", url_path="model_builder"
+    ),
+    st.Page("app_pages/planner.py", title=tr("planner.nav"), icon=":material/memory:", url_path="training_planner"),
+    st.Page("app_pages/init.py", title=tr("nav.init_explorer"), icon=":material/casino:", url_path="init_explorer"),
+    st.Page(
+        "app_pages/checkpoint.py",
+        title=tr("checkpoint.nav"),
+        icon=":material/inventory_2:",
+        url_path="checkpoint_inspector",
+    ),
 ]
 page = st.navigation(pages)
 render_sidebar(problems)

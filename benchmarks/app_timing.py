@@ -19,23 +19,30 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "app.py"
-PAGE_FOLDERS = ("app_pages", "pages")  # app_pages/ now; pages/ in the app's first layout
+PAGE_FOLDERS = ("app_pages",)
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 RUN_TIMEOUT_S = 300  # an uncached model build on a loaded 2-core machine can take a while
 
 
 def page_path(name: str) -> Path | None:
-    """Return the page script `name` (e.g. "layer_lab.py") in the first page folder that has it."""
+    """Return the page script `name` (e.g. "lab.py") in the first page folder that has it."""
     return next((REPO / folder / name for folder in PAGE_FOLDERS if (REPO / folder / name).exists()), None)
 
 
 def missing_parts() -> list[str]:
     """Return the app files that do not exist yet (the app is written alongside this benchmark)."""
     missing = [] if APP.exists() else [APP.name]
-    return missing + [f"{'|'.join(PAGE_FOLDERS)}/{name}" for name in ("layer_lab.py", "model_inspector.py")
-                      if page_path(name) is None]
+    return missing + [f"{'|'.join(PAGE_FOLDERS)}/{name}" for name in ("lab.py", "model.py") if page_path(name) is None]
 
 
 def _timed(action: Callable[[], object]) -> float:
@@ -77,7 +84,7 @@ def app_test_timings(repeats: int) -> dict[str, dict[str, object]]:
         changes.append(_timed(lambda: _checked(app.run())))  # type: ignore[attr-defined]
     results = {"layer_lab_change": _summary(changes, f"Layer Lab: change {widget_key} by one step")}
 
-    inspector_page = page_path("model_inspector.py")
+    inspector_page = page_path("model.py")
     assert inspector_page is not None  # missing_parts() was checked first
     app.switch_page(str(inspector_page.relative_to(REPO))).run()  # type: ignore[attr-defined]
     _checked(app)
@@ -130,12 +137,25 @@ def browser_timings(repeats: int) -> dict[str, dict[str, object]]:
     """Return server start-up time, and time to first output on a cold and on warm visits."""
     from playwright.sync_api import sync_playwright
 
-    from inspector.i18n import t
+    from inspector.core.i18n import t
 
     heading = t("lab.output_heading")  # the first result the default page shows (English)
     port = _free_port()
-    command = [sys.executable, "-m", "streamlit", "run", str(APP), "--server.headless", "true",
-               "--server.port", str(port), "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(APP),
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     started = time.perf_counter()
     server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from benchmarks.vit import vit_b16
-from inspector.zoo import build_zoo_model
+from inspector.model.zoo import build_zoo_model
 from models import ZOO
 
 META = "meta"
@@ -64,15 +64,15 @@ def _vit_build(device: str) -> nn.Module:
         return vit_b16()
 
 
-def zoo_case(name: str, device: str, options: dict[str, object] | None = None, label: str | None = None,
-             batch: int = 1) -> Case:
+def zoo_case(
+    name: str, device: str, options: dict[str, object] | None = None, label: str | None = None, batch: int = 1
+) -> Case:
     """Return the case of zoo model `name` at its default input (batch `batch`) on `device`."""
     entry = ZOO[name]
     options = dict(options or {})
     size = entry.input_size_for(**options)
     skip = TOO_BIG_FOR_HOST.get(name) if device != META else None
-    return Case(label or name, device, (batch, *size[1:]), entry.input_dtype, partial(_zoo_build, name, options),
-                skip)
+    return Case(label or name, device, (batch, *size[1:]), entry.input_dtype, partial(_zoo_build, name, options), skip)
 
 
 def full_cases(device: str) -> list[Case]:

@@ -25,15 +25,22 @@ def ratio_figure(ratios: list[tuple[str, str, float]]) -> go.Figure:
     for device in dict.fromkeys(device for _, device, _ in ratios):
         points = [(label, ratio) for label, dev, ratio in ratios if dev == device]
         figure.add_bar(
-            x=[f"{label} · {device}" for label, _ in points], y=[ratio for _, ratio in points], name=device,
+            x=[f"{label} · {device}" for label, _ in points],
+            y=[ratio for _, ratio in points],
+            name=device,
             marker_color=DEVICE_COLORS.get(device.split(":")[0], "#d62728"),
-            text=[f"{ratio:.2f}" for _, ratio in points], textposition="outside",
+            text=[f"{ratio:.2f}" for _, ratio in points],
+            textposition="outside",
         )
     figure.add_hline(y=1.0, line_dash="dash", annotation_text="as fast as torchinfo", annotation_position="top right")
     figure.update_layout(
         title="inspect_model median time ÷ torchinfo.summary median time (below 1: inspect_model is faster)",
-        yaxis_title="time ratio, ours / torchinfo", xaxis_tickangle=-45, width=WIDTH, height=HEIGHT,
-        template="plotly_white", legend_title="device",
+        yaxis_title="time ratio, ours / torchinfo",
+        xaxis_tickangle=-45,
+        width=WIDTH,
+        height=HEIGHT,
+        template="plotly_white",
+        legend_title="device",
     )
     return figure
 

@@ -32,12 +32,19 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results.md path; JSON and chart go beside it")
     parser.add_argument("--repeats", type=int, default=None, help="timed runs per tool (default 5, quick 2)")
     parser.add_argument("--device", default="cpu", help="the real device beside meta: cpu, cuda, cuda:N")
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (default: torch's); 1 is steadier on a busy machine")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=None,
+        help="torch CPU threads (default: torch's); 1 is steadier on a busy machine",
+    )
     parser.add_argument("--only", default=None, help="run only the cases whose label contains this text")
-    parser.add_argument("--tools", default=None,
-                        help="comma-separated tools to compare (default: all that are installed), e.g. "
-                             "inspect_model,torchinfo,FlopCounterMode")
+    parser.add_argument(
+        "--tools",
+        default=None,
+        help="comma-separated tools to compare (default: all that are installed), e.g. "
+        "inspect_model,torchinfo,FlopCounterMode",
+    )
     parser.add_argument("--skip-app", action="store_true", help="skip the web-app timings")
     parser.add_argument("--skip-fresh", action="store_true", help="skip the fresh-process 7B check")
     parser.add_argument("--skip-profile", action="store_true", help="skip the profiles")
@@ -74,8 +81,13 @@ def _profiles(cases: list[Case], quick: bool, device: str) -> list[dict]:
             where = torch.device(target)
             run_ours(model, data, where)  # warm: first-use costs are not the steady state
             profile = profile_call(lambda model=model, data=data, where=where: run_ours(model, data, where))
-            entry.update(profiler=profile.profiler, total_s=profile.total_s, functions=profile.functions,
-                         areas=profile.areas, text=profile.text)
+            entry.update(
+                profiler=profile.profiler,
+                total_s=profile.total_s,
+                functions=profile.functions,
+                areas=profile.areas,
+                text=profile.text,
+            )
         except Exception as error:  # a profile is extra information; keep the rest of the run
             entry["error"] = f"{type(error).__name__}: {error}"
         profiles.append(entry)
@@ -111,8 +123,13 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
         "command": " ".join(["python -m benchmarks", *argv]),
         "machine": (info := machine_info(args.device)),
         "machine_line": machine_line(info),
-        "settings": {"quick": args.quick, "repeats": args.repeats, "device": args.device, "only": args.only,
-                     "threads": torch.get_num_threads()},
+        "settings": {
+            "quick": args.quick,
+            "repeats": args.repeats,
+            "device": args.device,
+            "only": args.only,
+            "threads": torch.get_num_threads(),
+        },
         "tools_missing": {tool.value: why for tool, why in missing.items()},
         "rows": rows,
         "fresh_process": _fresh(args),

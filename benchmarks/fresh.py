@@ -28,7 +28,7 @@ def mark():
     marks.append((time.perf_counter(), time.process_time()))
 import torch
 from inspector import inspect_model
-from inspector.zoo import build_zoo_model, get_zoo_entry, zoo_options
+from inspector.model.zoo import build_zoo_model, get_zoo_entry, zoo_options
 mark()
 import torch._dynamo
 mark()
@@ -56,7 +56,12 @@ def run_fresh(name: str, options: dict[str, object], timeout_s: float = 600) -> 
     start = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", CHILD, name, json.dumps(options)],
-        capture_output=True, text=True, timeout=timeout_s, cwd=REPO, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        cwd=REPO,
+        env=env,
+        check=False,
     )
     process_s = time.perf_counter() - start
     if done.returncode != 0:
@@ -68,7 +73,13 @@ def fresh_summary(name: str, options: dict[str, object], runs: int) -> dict[str,
     """Return the medians (and all runs) of `runs` fresh-process inspections of `name` on meta."""
     results = [run_fresh(name, options) for _ in range(runs)]
     keys = ["process_s", *(f"{phase}{kind}" for phase in PHASES for kind in ("_s", "_cpu_s")), "peak_rss_mib"]
-    return {"model": name, "options": options, "runs": len(results),
-            "median": {key: statistics.median(run[key] for run in results) for key in keys},
-            "max_peak_rss_mib": max(run["peak_rss_mib"] for run in results),
-            "params": results[0]["params"], "flops": results[0]["flops"], "all": results}
+    return {
+        "model": name,
+        "options": options,
+        "runs": len(results),
+        "median": {key: statistics.median(run[key] for run in results) for key in keys},
+        "max_peak_rss_mib": max(run["peak_rss_mib"] for run in results),
+        "params": results[0]["params"],
+        "flops": results[0]["flops"],
+        "all": results,
+    }

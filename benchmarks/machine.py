@@ -70,5 +70,7 @@ def machine_line(info: dict[str, object]) -> str:
     assert isinstance(versions, dict)
     installed = ", ".join(f"{name} {version}" for name, version in versions.items() if version)
     gpu = f", GPU {info['gpu']}" if info.get("gpu") else ""
-    return (f"{info['cpu']}, {info['cores_usable']} of {info['cores']} cores usable, {info['ram_gib']} GiB RAM{gpu}; "
-            f"Python {info['python']}, torch threads {info['torch_threads']}; {installed}")
+    return (
+        f"{info['cpu']}, {info['cores_usable']} of {info['cores']} cores usable, {info['ram_gib']} GiB RAM{gpu}; "
+        f"Python {info['python']}, torch threads {info['torch_threads']}; {installed}"
+    )

@@ -34,7 +34,7 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("torch/__init__.py", _META),  # torch._check*, called by the meta checks
     ("torch/nn/modules/module.py", "nn.Module call machinery and hook dispatch"),
     ("torch/nn/", "layer forwards (with the C++ kernels they call)"),
-    ("inspector/flops.py", "inspector: memo keys and dispatch (flops.py)"),
+    ("inspector/core/flops.py", "inspector: memo keys and dispatch (flops.py)"),
     ("inspector/", "inspector: hooks, shape records, report"),
     ("models/", "model forward code (with the kernels it calls)"),
     ("benchmarks/", "model forward code (with the kernels it calls)"),

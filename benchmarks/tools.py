@@ -23,7 +23,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from torchinfo import summary
 
 from inspector import inspect_model
-from inspector.flops import EXTRA_FORMULAS
+from inspector.core.flops import EXTRA_FORMULAS
 
 
 class Tool(StrEnum):
@@ -81,7 +81,7 @@ def _mha_fastpath(enabled: bool) -> Iterator[None]:
 
 
 def run_flop_counter_attention(model: nn.Module, data: torch.Tensor, device: torch.device) -> Totals:
-    """Return FlopCounterMode's total with attention counted on CPU too (see inspector/flops.py)."""
+    """Return FlopCounterMode's total with attention counted on CPU too (see inspector/core/flops.py)."""
     counter = FlopCounterMode(display=False, custom_mapping=EXTRA_FORMULAS)
     with _mha_fastpath(False), counter, torch.no_grad():
         model(data)
@@ -109,8 +109,12 @@ def run_ptflops(model: nn.Module, data: torch.Tensor, device: torch.device) -> T
 
     with torch.no_grad(), contextlib.redirect_stdout(io.StringIO()) as printed:
         macs, params = get_model_complexity_info(
-            model, tuple(data.shape[1:]), print_per_layer_stat=False, as_strings=False,
-            input_constructor=lambda _: data, verbose=False,
+            model,
+            tuple(data.shape[1:]),
+            print_per_layer_stat=False,
+            as_strings=False,
+            input_constructor=lambda _: data,
+            verbose=False,
         )
     if macs is None:  # ptflops prints the exception instead of raising it
         raise RuntimeError(printed.getvalue().strip().splitlines()[-1] if printed.getvalue().strip() else "failed")

@@ -36,8 +36,13 @@ class ViTEncoder(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, config.width))
         self.pos_embed = nn.Parameter(torch.randn(1, tokens, config.width) * 0.02)
         layer = nn.TransformerEncoderLayer(
-            config.width, config.heads, config.mlp_width, dropout=0.0, activation="gelu",
-            batch_first=True, norm_first=True,  # ViT is pre-norm
+            config.width,
+            config.heads,
+            config.mlp_width,
+            dropout=0.0,
+            activation="gelu",
+            batch_first=True,
+            norm_first=True,  # ViT is pre-norm
         )
         # Nested tensors only help padded batches, and norm_first disables them anyway (with a warning).
         self.encoder = nn.TransformerEncoder(layer, config.depth, enable_nested_tensor=False)

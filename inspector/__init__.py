@@ -5,29 +5,29 @@ initialise it, build a network from a spec, and read checkpoints — all as data
 the CLI (`python -m inspector`) and the web app turn them into text.
 """
 
-from inspector.builder import BuildResult, build_network, propagate
-from inspector.builder_code import generate_code
-from inspector.checkpoint import CheckpointReport, read_checkpoint
-from inspector.checkpoint_match import CheckpointMatch, match_checkpoint, match_module
-from inspector.devices import DeviceInfo, available_devices, cuda_visible_devices, resolve_device
-from inspector.errors import (
+from inspector.builder.build import BuildResult, build_network, propagate
+from inspector.builder.code import generate_code
+from inspector.checkpoint.match import CheckpointMatch, match_checkpoint, match_module
+from inspector.checkpoint.reader import CheckpointReport, read_checkpoint
+from inspector.core.devices import DeviceInfo, available_devices, cuda_visible_devices, resolve_device
+from inspector.core.errors import (
     DeviceUnavailableError,
     ForwardError,
     InspectorError,
     InvalidArgumentError,
     UnknownNameError,
 )
-from inspector.fixes import Fix, apply_fix
-from inspector.init_report import InitReport, init_report
-from inspector.initialization import InitScheme, apply_init
-from inspector.layer_inspection import LayerInspection, inspect_layer
-from inspector.memory_estimate import estimate_training_memory, largest_batch_size
-from inspector.model_inspection import inspect_model
-from inspector.network_spec import NetworkSpec
-from inspector.report import LayerReport, ModelReport
-from inspector.train_step import measure_training_step
-from inspector.worked import Worked
-from inspector.zoo import build_zoo_model, inspect_named_model
+from inspector.core.report import LayerReport, ModelReport
+from inspector.core.worked import Worked
+from inspector.doctor.fixes import Fix, apply_fix
+from inspector.init.report import InitReport, init_report
+from inspector.init.schemes import InitScheme, apply_init
+from inspector.lab.inspection import LayerInspection, inspect_layer
+from inspector.layers.network_spec import NetworkSpec
+from inspector.model.inspection import inspect_model
+from inspector.model.zoo import build_zoo_model, inspect_named_model
+from inspector.planner.estimate import estimate_training_memory, largest_batch_size
+from inspector.planner.train_step import measure_training_step
 
 __all__ = [
     "BuildResult",

@@ -13,16 +13,16 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from inspector.devices import available_devices, cuda_visible_devices
-from inspector.errors import InspectorError
-from inspector.formatting import OutputFormat, parse_format, render_report
-from inspector.i18n import DEFAULT_LANG, available_languages, error_text, t, t_or
-from inspector.layer_args import ArgSpec
-from inspector.layer_formatting import render_layer
-from inspector.layer_inspection import inspect_layer
-from inspector.layer_specs import LAYERS, get_layer_spec
-from inspector.shapes import parse_sizes
-from inspector.zoo import inspect_named_model, parse_kwargs
+from inspector.core.devices import available_devices, cuda_visible_devices
+from inspector.core.errors import InspectorError
+from inspector.core.formatting import OutputFormat, parse_format, render_report
+from inspector.core.i18n import DEFAULT_LANG, available_languages, error_text, t, t_or
+from inspector.core.shapes import parse_sizes
+from inspector.lab.formatting import render_layer
+from inspector.lab.inspection import inspect_layer
+from inspector.layers.args import ArgSpec
+from inspector.layers.specs import LAYERS, get_layer_spec
+from inspector.model.zoo import inspect_named_model, parse_kwargs
 from models import ZOO
 
 USER_ERROR = 2
@@ -31,10 +31,10 @@ USER_ERROR = 2
 # `add_command(commands: argparse._SubParsersAction) -> None`, whose parser calls
 # `set_defaults(handler=...)` with a function `(args: argparse.Namespace) -> str` returning the output.
 EXTRA_COMMANDS: tuple[str, ...] = (
-    "inspector.init_cli",
-    "inspector.builder_cli",
-    "inspector.planner_cli",
-    "inspector.checkpoint_cli",
+    "inspector.init.cli",
+    "inspector.builder.cli",
+    "inspector.planner.cli",
+    "inspector.checkpoint.cli",
 )
 
 

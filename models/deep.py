@@ -42,8 +42,9 @@ def _check_positive(**sizes: int) -> None:
             raise ValueError(f"{name} must be a whole number ≥ 1, got {value!r}")
 
 
-def deep_mlp(depth: int = 20, width: int = 256, activation: str = ActivationFunction.RELU,
-             in_features: int = 256) -> nn.Sequential:
+def deep_mlp(
+    depth: int = 20, width: int = 256, activation: str = ActivationFunction.RELU, in_features: int = 256
+) -> nn.Sequential:
     """Return `depth` × (Linear → activation): (B, in_features) -> (B, width).
 
     The first Linear maps in_features → width, every later one width → width.
@@ -57,8 +58,9 @@ def deep_mlp(depth: int = 20, width: int = 256, activation: str = ActivationFunc
     return nn.Sequential(layers)
 
 
-def deep_cnn(depth: int = 10, channels: int = 16, activation: str = ActivationFunction.RELU,
-             in_channels: int = 3) -> nn.Sequential:
+def deep_cnn(
+    depth: int = 10, channels: int = 16, activation: str = ActivationFunction.RELU, in_channels: int = 3
+) -> nn.Sequential:
     """Return `depth` × (Conv2d 3×3, padding 1 → activation): (B, in_channels, H, W) -> (B, channels, H, W).
 
     Padding 1 keeps H and W, so depth is limited only by time, never by the image shrinking.

@@ -66,9 +66,23 @@ def wait_healthy(url: str, process: subprocess.Popen, log: Path, startup_s: floa
 def streamlit_server() -> Iterator[Server]:
     """Run the app on a free loopback port until the block ends; the server is always terminated."""
     port = free_port()
-    command = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-               "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-               "--server.fileWatcherType", "none"]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        "--server.headless",
+        "true",
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+    ]
     with tempfile.TemporaryDirectory(prefix="streamlit-test-") as folder:
         log = Path(folder) / "server.log"
         with log.open("w") as output:
@@ -88,8 +102,16 @@ def streamlit_server() -> Iterator[Server]:
 
 # Debian's Chromium, with the flags this machine's closed network needs (no background fetches).
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 

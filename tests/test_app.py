@@ -14,14 +14,14 @@ import torch
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
-from inspector.i18n import catalogue
-from inspector.layer_specs import LAYERS
+from inspector.core.i18n import catalogue
+from inspector.layers.specs import LAYERS
 from models import ZOO
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 TIMEOUT = 120  # a cold model build on a busy 2-core machine
-MODEL_PAGE = "app_pages/model_inspector.py"
+MODEL_PAGE = "app_pages/model.py"
 
 
 def open_app(query: dict[str, str] | None = None, page: str | None = None) -> AppTest:
@@ -37,7 +37,7 @@ def open_app(query: dict[str, str] | None = None, page: str | None = None) -> Ap
 
 
 def stat(app: AppTest, key: str) -> str:
-    """Return the value a `ui.layer_views.stat` block shows, without its Markdown heading marks."""
+    """Return the value a `ui.lab.views.stat` block shows, without its Markdown heading marks."""
     return app.get_by_key(key).markdown[0].value.removeprefix("### ").replace("\\", "")
 
 
@@ -122,7 +122,7 @@ def test_settings_survive_a_visit_to_the_other_page() -> None:
     set_number(app, "lab.Conv2d.kernel_size.0", 5)
     app.run()
     app.switch_page(MODEL_PAGE).run()
-    app.switch_page("app_pages/layer_lab.py").run()
+    app.switch_page("app_pages/lab.py").run()
     assert app.number_input(key="lab.Conv2d.kernel_size.0").value == 5
     assert app.query_params["kernel_size"] == "5,3"
 
@@ -253,16 +253,16 @@ def test_every_argument_option_and_message_used_has_an_english_message() -> None
     used = set()
     mine = [
         "app.py",
-        "app_pages/layer_lab.py",
-        "app_pages/model_inspector.py",
-        "inspector/charts.py",
+        "app_pages/lab.py",
+        "app_pages/model.py",
+        "inspector/model/charts.py",
         "ui/arg_widgets.py",
         "ui/errors.py",
-        "ui/layer_inputs.py",
-        "ui/layer_picture.py",
-        "ui/layer_views.py",
-        "ui/model_views.py",
-        "ui/model_widgets.py",
+        "ui/lab/inputs.py",
+        "ui/lab/picture.py",
+        "ui/lab/views.py",
+        "ui/model/views.py",
+        "ui/model/widgets.py",
         "ui/query.py",
         "ui/sidebar.py",
     ]

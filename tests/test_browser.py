@@ -48,7 +48,7 @@ def _metric(page: object, label: str) -> object:
 
 
 def _stat(page: object, key: str) -> object:
-    """Return the large value of a keyed `ui.layer_views.stat` block."""
+    """Return the large value of a keyed `ui.lab.views.stat` block."""
     return page.locator(f".st-key-{key} h3")
 
 

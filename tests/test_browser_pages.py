@@ -8,10 +8,10 @@ from urllib.parse import quote
 import pytest
 from server import CHROMIUM, CHROMIUM_ARGS, screenshot
 
-from inspector.builder import build_network, propagate
-from inspector.builder_templates import template_spec
-from inspector.fixes import apply_fix
-from inspector.network_spec import to_url_token
+from inspector.builder.build import build_network, propagate
+from inspector.builder.templates import template_spec
+from inspector.doctor.fixes import apply_fix
+from inspector.layers.network_spec import to_url_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -41,8 +41,9 @@ def test_builder_applies_one_fix(page):
     fixed = apply_fix(spec, result.diagnosis.fixes[0])
     # torch's count for the fixed network, built as a real module
     total = sum(p.numel() for p in build_network(fixed, "meta").parameters())
-    page.goto(f"{page.base_url}/model_builder?spec={quote(to_url_token(spec))}&device=meta",
-              wait_until="domcontentloaded")
+    page.goto(
+        f"{page.base_url}/model_builder?spec={quote(to_url_token(spec))}&device=meta", wait_until="domcontentloaded"
+    )
     fix_button = page.get_by_role("button", name="Fix 1", exact=False)
     sync_api.expect(fix_button).to_be_visible(timeout=RENDER_MS)
     fix_button.click()

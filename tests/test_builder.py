@@ -11,14 +11,13 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from inspector.builder import StepStatus, build_network, fit_new_layer, propagate
-from inspector.builder_charts import builder_flow_figure, flow_points
-from inspector.builder_code import generate_code
-from inspector.builder_templates import TEMPLATES, alexnet_spec, lenet5_spec, mlp_spec, template_spec
-from inspector.errors import InspectorError, InvalidArgumentError
-from inspector.layer_specs import LAYERS
-from inspector.model_inspection import inspect_model
-from inspector.network_spec import (
+from inspector.builder.build import StepStatus, build_network, fit_new_layer, propagate
+from inspector.builder.charts import builder_flow_figure, flow_points
+from inspector.builder.code import generate_code
+from inspector.builder.templates import TEMPLATES, alexnet_spec, lenet5_spec, mlp_spec, template_spec
+from inspector.core.errors import InspectorError, InvalidArgumentError
+from inspector.core.report import ModelReport
+from inspector.layers.network_spec import (
     MAX_LAYERS,
     MAX_SPEC_BYTES,
     MAX_URL_TOKEN_CHARS,
@@ -31,7 +30,8 @@ from inspector.network_spec import (
     with_layer_moved,
     without_layer,
 )
-from inspector.report import ModelReport
+from inspector.layers.specs import LAYERS
+from inspector.model.inspection import inspect_model
 from models import ZOO
 
 RECURRENT = NetworkSpec((1, 5, 10), (
@@ -207,8 +207,13 @@ def test_spec_document_format():
 
 
 def test_partial_args_are_defaulted_and_names_normalized():
-    spec = NetworkSpec.from_dict({"version": 1, "input_shape": [1, 3, 8, 8],
-                                  "layers": [{"type": "nn.conv2d", "args": {"in_channels": 3, "kernel_size": "5,3"}}]})
+    spec = NetworkSpec.from_dict(
+        {
+            "version": 1,
+            "input_shape": [1, 3, 8, 8],
+            "layers": [{"type": "nn.conv2d", "args": {"in_channels": 3, "kernel_size": "5,3"}}],
+        }
+    )
     assert spec.layers[0].type == "Conv2d" and spec.layers[0].args["kernel_size"] == (5, 3)
 
 
@@ -227,8 +232,11 @@ def specs(draw) -> NetworkSpec:
     layers = []
     for _ in range(draw(st.integers(0, 6))):
         spec = LAYERS[draw(st.sampled_from(sorted(LAYERS)))]
-        args = {arg.name: draw(st.integers(int(arg.minimum), min(int(arg.maximum), 4096)))
-                for arg in spec.args if arg.kind == "int" and arg.minimum is not None}
+        args = {
+            arg.name: draw(st.integers(int(arg.minimum), min(int(arg.maximum), 4096)))
+            for arg in spec.args
+            if arg.kind == "int" and arg.minimum is not None
+        }
         layers.append(layer_entry(spec.name, **args))
     shape = tuple(draw(st.lists(st.integers(1, 512), min_size=1, max_size=5)))
     return NetworkSpec(shape, tuple(layers), draw(st.sampled_from(["float32", "int64"])))
@@ -253,23 +261,44 @@ def token_of(text: str) -> str:
         ('{"version": 1, "input_shape": [1, 4], "layers": [', r"not valid JSON \(line 1, column 50\): Expecting value"),
         ('{"version": 2, "input_shape": [1, 4], "layers": []}', "version: this builder reads version 1, got 2"),
         ('{"input_shape": [1, 4], "layers": []}', "got None"),
-        ('{"version": 1, "input_shape": [1, 4], "layers": [{"type": "ReLU"}, {"type": "Conv2"}]}',
-         r"layers\[1\]: unknown layer type 'Conv2' — did you mean Conv2d"),
-        ('{"version": 1, "input_shape": [1, 4], "layers": [{"type": "Conv2d", "args": {"kernel_size": 0}}]}',
-         r"layers\[0\] \(Conv2d\): kernel_size must be between 1 and 1,024, got 0"),
-        ('{"version": 1, "input_shape": [1, 4], "layers": [{"type": "Linear", "args": {"in_feature": 3}}]}',
-         r"layers\[0\] \(Linear\): Linear has no argument in_feature"),
-        ('{"version": 1, "input_shape": [1, 4], "layers": [{"type": "Linear", "args": [3]}]}',
-         r"layers\[0\] \(Linear\): args must be an object"),
+        (
+            '{"version": 1, "input_shape": [1, 4], "layers": [{"type": "ReLU"}, {"type": "Conv2"}]}',
+            r"layers\[1\]: unknown layer type 'Conv2' — did you mean Conv2d",
+        ),
+        (
+            '{"version": 1, "input_shape": [1, 4], "layers": [{"type": "Conv2d", "args": {"kernel_size": 0}}]}',
+            r"layers\[0\] \(Conv2d\): kernel_size must be between 1 and 1,024, got 0",
+        ),
+        (
+            '{"version": 1, "input_shape": [1, 4], "layers": [{"type": "Linear", "args": {"in_feature": 3}}]}',
+            r"layers\[0\] \(Linear\): Linear has no argument in_feature",
+        ),
+        (
+            '{"version": 1, "input_shape": [1, 4], "layers": [{"type": "Linear", "args": [3]}]}',
+            r"layers\[0\] \(Linear\): args must be an object",
+        ),
         ('{"version": 1, "input_shape": [1, 4], "layers": ["ReLU"]}', r"layers\[0\] must be an object"),
         ('{"version": 1, "input_shape": [1, 0], "layers": []}', "input_shape: .*between 1 and"),
         ('{"version": 1, "input_shape": "1,4", "layers": []}', "input_shape must be a list"),
         ('{"version": 1, "input_shape": [1, 4], "input_dtype": "complex", "layers": []}', "input_dtype: unknown"),
         ('{"version": 1, "input_shape": [1, 4], "layers": [], "extra": 1}', "unknown key 'extra'"),
-        ('[1, 2]', "must be a JSON object"),
+        ("[1, 2]", "must be a JSON object"),
     ],
-    ids=["bad-json", "version", "no-version", "unknown-type", "out-of-range", "unknown-arg", "args-list",
-         "layer-string", "zero-dim", "shape-string", "dtype", "extra-key", "not-object"],
+    ids=[
+        "bad-json",
+        "version",
+        "no-version",
+        "unknown-type",
+        "out-of-range",
+        "unknown-arg",
+        "args-list",
+        "layer-string",
+        "zero-dim",
+        "shape-string",
+        "dtype",
+        "extra-key",
+        "not-object",
+    ],
 )
 def test_malformed_specs_are_refused_naming_the_entry(document, message):
     with pytest.raises(InvalidArgumentError, match=message):

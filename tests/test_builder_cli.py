@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from inspector.builder_templates import lenet5_spec, template_spec
+from inspector.builder.templates import lenet5_spec, template_spec
 from inspector.cli import main
-from inspector.network_spec import NetworkSpec
+from inspector.layers.network_spec import NetworkSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,8 +91,15 @@ def test_fix_of_a_spec_that_fits_prints_it_unchanged(capsys, lenet_file):
 
 def test_fix_that_cannot_help_exits_2(capsys, tmp_path):
     path = tmp_path / "stuck.json"
-    path.write_text(json.dumps({"version": 1, "input_shape": [1, 4], "layers": [
-        {"type": "ReLU"}, {"type": "Embedding", "args": {"num_embeddings": 10, "embedding_dim": 4}}]}))
+    path.write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "input_shape": [1, 4],
+                "layers": [{"type": "ReLU"}, {"type": "Embedding", "args": {"num_embeddings": 10, "embedding_dim": 4}}],
+            }
+        )
+    )
     status, out, err = run_cli(capsys, "build", str(path), "--fix", "--device", "meta")
     assert status == 2 and not out and "no fix applies" in err
 
@@ -109,8 +116,10 @@ def test_code_output(capsys, lenet_file):
     [
         ("{not json", "not valid JSON (line 1, column 2)"),
         ('{"version": 1, "input_shape": [1, 4], "layers": [{"type": "Lineer"}]}', "layers[0]: unknown layer type"),
-        ('{"version": 1, "input_shape": [1, 4], "layers": [{"type": "Linear", "args": {"in_features": -1}}]}',
-         "layers[0] (Linear): in_features must be between 1 and 65,536, got -1"),
+        (
+            '{"version": 1, "input_shape": [1, 4], "layers": [{"type": "Linear", "args": {"in_features": -1}}]}',
+            "layers[0] (Linear): in_features must be between 1 and 65,536, got -1",
+        ),
         ('{"version": 3, "input_shape": [1, 4], "layers": []}', "got 3"),
     ],
     ids=["json", "unknown-type", "range", "version"],
@@ -132,7 +141,13 @@ def test_missing_file_and_bad_options_exit_2(capsys, tmp_path, lenet_file):
 
 
 def test_python_dash_m_reads_stdin():
-    process = subprocess.run([sys.executable, "-m", "inspector", "build", "-", "--device", "meta", "--format", "json"],
-                             input=lenet5_spec().to_json(), capture_output=True, text=True, cwd=ROOT, timeout=120)
+    process = subprocess.run(
+        [sys.executable, "-m", "inspector", "build", "-", "--device", "meta", "--format", "json"],
+        input=lenet5_spec().to_json(),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
     assert process.returncode == 0, process.stderr
     assert json.loads(process.stdout)["total_params"] == 61_706

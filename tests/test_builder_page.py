@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from inspector.builder_templates import template_spec
-from inspector.network_spec import NetworkSpec, from_url_token, to_url_token
+from inspector.builder.templates import template_spec
+from inspector.layers.network_spec import NetworkSpec, from_url_token, to_url_token
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = ROOT / "app_pages" / "model_builder.py"
+PAGE = ROOT / "app_pages" / "builder.py"
 
 
 def new_page(monkeypatch, device: str = "meta", spec_token: str | None = None) -> AppTest:
@@ -147,8 +147,9 @@ def test_upload_good_and_bad_specs(page):
 def test_code_styles(page):
     page.radio(key="builder.code_style").set_value("module").run()
     assert "class Network(nn.Module):" in page.code[0].value
-    spec = NetworkSpec.from_json(json.dumps({"version": 1, "input_shape": [5, 1, 10],
-                                             "layers": [{"type": "LSTM", "args": {"input_size": 10}}]}))
+    spec = NetworkSpec.from_json(
+        json.dumps({"version": 1, "input_shape": [5, 1, 10], "layers": [{"type": "LSTM", "args": {"input_size": 10}}]})
+    )
     page.file_uploader(key=key(page, "upload")).set_value(("rnn.json", spec.to_json().encode(), "text/json")).run()
     page.radio(key="builder.code_style").set_value("sequential").run()
     assert "x, _ = self.lstm1(x)" in page.code[0].value and "nn.Sequential cannot hold" in page.info[0].value

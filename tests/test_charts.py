@@ -11,18 +11,12 @@ import pytest
 import torch
 from torch import nn
 
-from inspector.chart_data import axis_windows, layer_groups, read_input_cells, shape_flow
-from inspector.charts import (
-    Cell,
-    flops_figure,
-    matmul_figure,
-    output_cell_from_point,
-    params_figure,
-    shape_flow_figure,
-    sliding_window_figure,
-)
-from inspector.shapes import format_shape_tree
-from inspector.zoo import inspect_named_model
+from inspector.core.shapes import format_shape_tree
+from inspector.lab.charts import Cell, matmul_figure, output_cell_from_point, sliding_window_figure
+from inspector.lab.windows import axis_windows, read_input_cells
+from inspector.model.chart_data import layer_groups, shape_flow
+from inspector.model.charts import flops_figure, params_figure, shape_flow_figure
+from inspector.model.zoo import inspect_named_model
 
 
 def cells_torch_reads(layer: nn.Module, input_sizes: tuple[int, ...], out_index: tuple[int, ...]) -> set[tuple]:
@@ -37,9 +31,12 @@ def cells_torch_reads(layer: nn.Module, input_sizes: tuple[int, ...], out_index:
 def highlighted_cells(figure, ndim: int) -> set[tuple]:
     """Return the input cells the figure's heatmap marks as read (it is drawn at input coordinates)."""
     heatmap = figure.data[0]
-    return {(heatmap.y[row_index], heatmap.x[col_index])[-ndim:]
-            for row_index, row in enumerate(heatmap.z) for col_index, value in enumerate(row)
-            if value == Cell.READ_INPUT}
+    return {
+        (heatmap.y[row_index], heatmap.x[col_index])[-ndim:]
+        for row_index, row in enumerate(heatmap.z)
+        for col_index, value in enumerate(row)
+        if value == Cell.READ_INPUT
+    }
 
 
 CONV2D_CASES = [
@@ -50,8 +47,15 @@ CONV2D_CASES = [
     (3, 1, 2, 2, (10, 10), (5, 1)),  # dilation 2: taps two cells apart
     ((2, 4), (3, 1), 0, (1, 2), (11, 12), (3, 5)),
     (3, 1, "same", 1, (6, 6), (0, 5)),
-    pytest.param(4, 1, "same", 1, (6, 6), (5, 0),  # even kernel: torch pads 1 before, 2 after
-                 marks=pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")),
+    pytest.param(
+        4,
+        1,
+        "same",
+        1,
+        (6, 6),
+        (5, 0),  # even kernel: torch pads 1 before, 2 after
+        marks=pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel"),
+    ),
 ]
 
 
@@ -67,11 +71,14 @@ def test_conv2d_window_highlights_the_cells_torch_reads(kernel, stride, padding,
     assert read_input_cells(size, axes, cell) == expected
 
 
-@pytest.mark.parametrize(("kernel", "stride", "padding", "ceil_mode", "size", "cell"), [
-    (3, 2, 1, False, 9, 4),
-    (3, 2, 0, True, 8, 3),  # ceil_mode: the last window hangs past the end; those cells do not count
-    (2, None, 0, False, 7, 2),  # stride None = the kernel size
-])
+@pytest.mark.parametrize(
+    ("kernel", "stride", "padding", "ceil_mode", "size", "cell"),
+    [
+        (3, 2, 1, False, 9, 4),
+        (3, 2, 0, True, 8, 3),  # ceil_mode: the last window hangs past the end; those cells do not count
+        (2, None, 0, False, 7, 2),  # stride None = the kernel size
+    ],
+)
 def test_pool1d_window_highlights_the_cells_torch_reads(kernel, stride, padding, ceil_mode, size, cell) -> None:
     layer = nn.AvgPool1d(kernel, stride=stride, padding=padding, ceil_mode=ceil_mode)
     axes = axis_windows({"kernel_size": kernel, "stride": stride, "padding": padding}, 1)
@@ -107,7 +114,8 @@ def test_matmul_blocks_carry_the_linear_shapes() -> None:
     texts = [annotation.text for annotation in figure.layout.annotations]
     x_shape, w_shape = "(N, 784)", format_shape_tree(list(layer.weight.T.shape))  # x · Wᵀ: Wᵀ is (784, 256)
     assert [x_shape, w_shape, format_shape_tree(list(layer.bias.shape)), "(N, 256)"] == [
-        text for text in texts if text.startswith("(")]
+        text for text in texts if text.startswith("(")
+    ]
     assert "<b>·</b>" in texts and "<b>+</b>" in texts and "<b>→</b>" in texts
     widths = [shape.x1 - shape.x0 for shape in figure.layout.shapes]
     heights = [shape.y1 - shape.y0 for shape in figure.layout.shapes]

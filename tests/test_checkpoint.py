@@ -14,8 +14,8 @@ from safetensors.torch import save_file
 from torch import nn
 
 from inspector import InvalidArgumentError
-from inspector.checkpoint import read_checkpoint
-from inspector.checkpoint_match import match_checkpoint, match_module
+from inspector.checkpoint.match import match_checkpoint, match_module
+from inspector.checkpoint.reader import read_checkpoint
 from inspector.cli import main
 from models import ZOO
 
@@ -156,8 +156,12 @@ def test_cli_refusal_has_no_side_effect_in_a_fresh_process(tmp_path):
         f"torch.save({{'p': P()}}, '{tmp_path / 'evil.pth'}')\n"
     )
     subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
-    result = subprocess.run([sys.executable, "-m", "inspector", "checkpoint", str(tmp_path / "evil.pth")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "inspector", "checkpoint", str(tmp_path / "evil.pth")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2 and "refused" in result.stderr
     assert not marker.exists()
 
@@ -166,7 +170,7 @@ def test_checkpoint_page_lists_and_matches():
     from streamlit.testing.v1 import AppTest
 
     root = Path(__file__).resolve().parent.parent
-    page = AppTest.from_file(str(root / "app_pages" / "checkpoint_inspector.py"), default_timeout=120).run()
+    page = AppTest.from_file(str(root / "app_pages" / "checkpoint.py"), default_timeout=120).run()
     assert not page.exception and page.info  # nothing chosen yet: a hint, no error
     page.selectbox(key="ckpt.example").set_value("lenet5").run()
     model = ZOO["lenet5"].build()

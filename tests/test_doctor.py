@@ -10,14 +10,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from inspector.builder import fix_until_fits, propagate
-from inspector.builder_templates import alexnet_spec, lenet5_spec
-from inspector.doctor import diagnose_failure
-from inspector.errors import ForwardError, InvalidArgumentError
-from inspector.fixes import EditKind, Fix, apply_fix, set_args
-from inspector.layer_specs import LAYERS, CallStyle
-from inspector.model_inspection import inspect_model
-from inspector.network_spec import NetworkSpec, layer_entry
+from inspector.builder.build import fix_until_fits, propagate
+from inspector.builder.templates import alexnet_spec, lenet5_spec
+from inspector.core.errors import ForwardError, InvalidArgumentError
+from inspector.doctor.diagnose import diagnose_failure
+from inspector.doctor.fixes import EditKind, Fix, apply_fix, set_args
+from inspector.layers.network_spec import NetworkSpec, layer_entry
+from inspector.layers.specs import LAYERS, CallStyle
+from inspector.model.inspection import inspect_model
 
 
 def spec_of(input_shape: tuple[int, ...], *layers: tuple[str, dict], input_dtype: str = "float32") -> NetworkSpec:
@@ -26,8 +26,11 @@ def spec_of(input_shape: tuple[int, ...], *layers: tuple[str, dict], input_dtype
 
 def torch_forward(spec: NetworkSpec) -> torch.Tensor:
     """Run the spec with plain torch modules built from its arguments (independent of the builder)."""
-    x = (torch.zeros(spec.input_shape, dtype=torch.int64) if spec.input_dtype == "int64"
-         else torch.randn(spec.input_shape))
+    x = (
+        torch.zeros(spec.input_shape, dtype=torch.int64)
+        if spec.input_dtype == "int64"
+        else torch.randn(spec.input_shape)
+    )
     with torch.no_grad():
         for entry in spec.layers:
             layer = getattr(nn, entry.type)(**entry.args).eval()
@@ -71,9 +74,13 @@ def test_alexnet_mistake_in_features_is_what_flatten_gives():
 
 
 def test_conv_in_channels_from_the_previous_layer_or_the_previous_layer_changed():
-    spec = spec_of((1, 1, 28, 28), ("Conv2d", dict(in_channels=1, out_channels=6, kernel_size=5, padding=0)),
-                   ("ReLU", {}), ("MaxPool2d", dict(kernel_size=2)),
-                   ("Conv2d", dict(in_channels=3, out_channels=16, kernel_size=5, padding=0)))
+    spec = spec_of(
+        (1, 1, 28, 28),
+        ("Conv2d", dict(in_channels=1, out_channels=6, kernel_size=5, padding=0)),
+        ("ReLU", {}),
+        ("MaxPool2d", dict(kernel_size=2)),
+        ("Conv2d", dict(in_channels=3, out_channels=16, kernel_size=5, padding=0)),
+    )
     with_real_torch_failing(spec)
     diagnosis = diagnosis_of(spec)
     assert diagnosis.layer_index == 3 and "in_channels=3" in diagnosis.reason and "(1, 6, 12, 12)" in diagnosis.reason
@@ -85,8 +92,11 @@ def test_conv_in_channels_from_the_previous_layer_or_the_previous_layer_changed(
 
 
 def test_batchnorm_num_features_and_the_conv_before_it():
-    spec = spec_of((2, 3, 8, 8), ("Conv2d", dict(in_channels=3, out_channels=8, kernel_size=3, padding=1)),
-                   ("BatchNorm2d", dict(num_features=16)))
+    spec = spec_of(
+        (2, 3, 8, 8),
+        ("Conv2d", dict(in_channels=3, out_channels=8, kernel_size=3, padding=1)),
+        ("BatchNorm2d", dict(num_features=16)),
+    )
     with_real_torch_failing(spec)
     diagnosis = diagnosis_of(spec)
     assert "num_features=16" in diagnosis.reason and "8 channels" in diagnosis.reason
@@ -106,8 +116,11 @@ def test_batchnorm2d_after_flatten_is_replaced_by_batchnorm1d():
 
 
 def test_groupnorm_channels_and_a_group_count_that_divides_them():
-    spec = spec_of((1, 3, 8, 8), ("Conv2d", dict(in_channels=3, out_channels=6, kernel_size=3, padding=1)),
-                   ("GroupNorm", dict(num_groups=4, num_channels=16)))
+    spec = spec_of(
+        (1, 3, 8, 8),
+        ("Conv2d", dict(in_channels=3, out_channels=6, kernel_size=3, padding=1)),
+        ("GroupNorm", dict(num_groups=4, num_channels=16)),
+    )
     diagnosis = diagnosis_of(spec)
     own = diagnosis.fixes[0]
     # 4 does not divide 6; the largest divisor of 6 that is ≤ 4 is 3
@@ -159,8 +172,7 @@ def test_a_2d_image_needs_batch_and_channel_dimensions():
 
 def test_unbatched_c_h_w_input_runs_through_conv2d():
     """The notes' erratum: since PyTorch 1.11 a (1, 28, 28) input is an unbatched (C, H, W), not an error."""
-    result = propagate(spec_of((1, 28, 28), ("Conv2d", dict(in_channels=1, out_channels=6, kernel_size=5,
-                                                             padding=0))))
+    result = propagate(spec_of((1, 28, 28), ("Conv2d", dict(in_channels=1, out_channels=6, kernel_size=5, padding=0))))
     assert result.fits and result.output_shape == (6, 24, 24)
     assert "unbatched" in result.steps[0].notes[0]
 
@@ -199,8 +211,9 @@ def test_embedding_fed_floats_gets_token_ids():
 
 
 def test_recurrent_input_size_or_the_linear_before_it():
-    spec = spec_of((5, 1, 4), ("Linear", dict(in_features=4, out_features=12)),
-                   ("LSTM", dict(input_size=10, hidden_size=20)))
+    spec = spec_of(
+        (5, 1, 4), ("Linear", dict(in_features=4, out_features=12)), ("LSTM", dict(input_size=10, hidden_size=20))
+    )
     with_real_torch_failing(spec)
     diagnosis = diagnosis_of(spec)
     assert "input_size=10" in diagnosis.reason and "(5, 1, 12)" in diagnosis.reason
@@ -217,8 +230,15 @@ def test_recurrent_input_size_or_the_linear_before_it():
         (spec_of((10, 1, 12), ("TransformerEncoderLayer", dict(d_model=64, nhead=8))), (10, 1, 12)),
         (spec_of((3, 7), ("Bilinear", dict(in1_features=20, in2_features=30, out_features=4))), (3, 4)),
         (spec_of((784,), ("Flatten", {})), (1, 784)),
-        (spec_of((1, 4), ("Linear", dict(in_features=4, out_features=8)), ("ReLU", {}),
-                 ("Linear", dict(in_features=6, out_features=2))), (1, 2)),
+        (
+            spec_of(
+                (1, 4),
+                ("Linear", dict(in_features=4, out_features=8)),
+                ("ReLU", {}),
+                ("Linear", dict(in_features=6, out_features=2)),
+            ),
+            (1, 2),
+        ),
     ],
     ids=["layernorm", "attention", "encoder", "bilinear", "flatten-1d", "linear-after-linear"],
 )
@@ -255,8 +275,12 @@ def test_a_fix_for_a_users_model_cannot_be_applied_to_a_spec():
 
 
 def test_fix_until_fits_applies_fixes_in_turn_and_stops_when_none_applies():
-    spec = spec_of((28, 28), ("Conv2d", dict(in_channels=1, out_channels=6, kernel_size=5, padding=0)),
-                   ("Flatten", {}), ("Linear", dict(in_features=10, out_features=10)))
+    spec = spec_of(
+        (28, 28),
+        ("Conv2d", dict(in_channels=1, out_channels=6, kernel_size=5, padding=0)),
+        ("Flatten", {}),
+        ("Linear", dict(in_features=10, out_features=10)),
+    )
     fixed, applied, result = fix_until_fits(spec, "meta")
     assert result.fits and len(applied) == 2  # add (1, 1) dimensions, then in_features = 6 · 24 · 24 = 3456
     assert fixed.layers[2].args["in_features"] == 3456
@@ -267,11 +291,21 @@ def test_fix_until_fits_applies_fixes_in_turn_and_stops_when_none_applies():
 
 
 @settings(max_examples=40, deadline=None)
-@given(height=st.integers(1, 12), width=st.integers(1, 12), kernel=st.integers(1, 9), stride=st.integers(1, 3),
-       dilation=st.integers(1, 2))
+@given(
+    height=st.integers(1, 12),
+    width=st.integers(1, 12),
+    kernel=st.integers(1, 9),
+    stride=st.integers(1, 3),
+    dilation=st.integers(1, 2),
+)
 def test_every_kernel_fix_runs_in_torch(height, width, kernel, stride, dilation):
-    spec = spec_of((1, 2, height, width), ("Conv2d", dict(in_channels=2, out_channels=3, kernel_size=kernel,
-                                                          stride=stride, padding=0, dilation=dilation)))
+    spec = spec_of(
+        (1, 2, height, width),
+        (
+            "Conv2d",
+            dict(in_channels=2, out_channels=3, kernel_size=kernel, stride=stride, padding=0, dilation=dilation),
+        ),
+    )
     result = propagate(spec, "meta")
     if result.fits:
         return

@@ -18,16 +18,16 @@ from torch import nn
 
 from inspector import InspectorError, inspect_model
 from inspector.cli import main
-from inspector.devices import resolve_device
-from inspector.dtypes import resolve_dtype
-from inspector.layer_inspection import inspect_layer
-from inspector.layer_specs import LAYERS
-from inspector.output_size import conv_output_shape, conv_transpose_output_shape, pool_output_shape
-from inspector.padding import padding_for_target, same_padding
-from inspector.param_formulas import conv_params, linear_params, multihead_attention_params, rnn_params
-from inspector.receptive_field import WindowSpec, input_window, receptive_field
-from inspector.shapes import parse_size, parse_sizes
-from inspector.zoo import inspect_named_model
+from inspector.core.devices import resolve_device
+from inspector.core.dtypes import resolve_dtype
+from inspector.core.shapes import parse_size, parse_sizes
+from inspector.lab.inspection import inspect_layer
+from inspector.layers.output_size import conv_output_shape, conv_transpose_output_shape, pool_output_shape
+from inspector.layers.padding import padding_for_target, same_padding
+from inspector.layers.param_formulas import conv_params, linear_params, multihead_attention_params, rnn_params
+from inspector.layers.receptive_field import WindowSpec, input_window, receptive_field
+from inspector.layers.specs import LAYERS
+from inspector.model.zoo import inspect_named_model
 
 CASES: Counter[str] = Counter()
 
@@ -35,6 +35,7 @@ CASES: Counter[str] = Counter()
 def fuzz(examples: int) -> settings:
     """Settings for a fuzz property: `examples` cases, no deadline (torch's first calls are slow)."""
     return settings(max_examples=examples, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+
 
 # What a hostile user types: huge, zero, negative, NaN, wrong types, odd strings.
 hostile_scalars = st.one_of(
@@ -67,8 +68,13 @@ def counted(name: str):
 
 
 @fuzz(1500)
-@given(spatial=st.one_of(st.tuples(small_ints, small_ints), hostile), kernel=sizes, stride=sizes, padding=sizes,
-       dilation=sizes)
+@given(
+    spatial=st.one_of(st.tuples(small_ints, small_ints), hostile),
+    kernel=sizes,
+    stride=sizes,
+    padding=sizes,
+    dilation=sizes,
+)
 def test_output_size_functions(spatial, kernel, stride, padding, dilation):
     counted("output sizes")
     for call in (
@@ -83,8 +89,13 @@ def test_output_size_functions(spatial, kernel, stride, padding, dilation):
 
 
 @fuzz(1000)
-@given(kernel=hostile | small_ints, stride=hostile | small_ints, dilation=hostile | small_ints,
-       size=hostile | small_ints, target=hostile | small_ints)
+@given(
+    kernel=hostile | small_ints,
+    stride=hostile | small_ints,
+    dilation=hostile | small_ints,
+    size=hostile | small_ints,
+    target=hostile | small_ints,
+)
 def test_padding_solver(kernel, stride, dilation, size, target):
     counted("padding solver")
     expect_clean(same_padding, kernel, stride, dilation, size if isinstance(size, int) else None)
@@ -107,8 +118,9 @@ def test_parameter_formulas(a, b, c, flag):
 
 
 @fuzz(800)
-@given(kernel=hostile | small_ints, stride=hostile | small_ints, padding=hostile | small_ints,
-       index=hostile | small_ints)
+@given(
+    kernel=hostile | small_ints, stride=hostile | small_ints, padding=hostile | small_ints, index=hostile | small_ints
+)
 def test_receptive_field(kernel, stride, padding, index):
     counted("receptive field")
     expect_clean(lambda: receptive_field([WindowSpec("layer", kernel, stride, padding)]))
@@ -151,10 +163,12 @@ class Small(nn.Module):
 
 
 @fuzz(1000)
-@given(size=st.lists(st.integers(-1, 9), min_size=0, max_size=5).map(tuple) | hostile,
-       device=st.sampled_from(["cpu", "meta", "cuda:5", "mps", "tpu", ""]) | hostile_scalars,
-       dtype=st.sampled_from([None, "float32", "bf16", "int8"]) | hostile_scalars,
-       mode=st.sampled_from(["eval", "train"]) | hostile_scalars)
+@given(
+    size=st.lists(st.integers(-1, 9), min_size=0, max_size=5).map(tuple) | hostile,
+    device=st.sampled_from(["cpu", "meta", "cuda:5", "mps", "tpu", ""]) | hostile_scalars,
+    dtype=st.sampled_from([None, "float32", "bf16", "int8"]) | hostile_scalars,
+    mode=st.sampled_from(["eval", "train"]) | hostile_scalars,
+)
 def test_inspect_model_with_hostile_inputs(size, device, dtype, mode):
     counted("inspect_model")
     model = Small()
@@ -165,24 +179,52 @@ def test_inspect_model_with_hostile_inputs(size, device, dtype, mode):
 
 
 @fuzz(500)
-@given(name=st.sampled_from(["mlp", "lenet5", "param_list", "gpt", "alexnet", "nope", "a:b", ":", "os:system"])
-       | st.text(max_size=10),
-       option=st.sampled_from(["num_classes", "in_features", "n_layer", "preset", "image_size", "activation", "zzz"]),
-       value=hostile | small_ints)
+@given(
+    name=st.sampled_from(["mlp", "lenet5", "param_list", "gpt", "alexnet", "nope", "a:b", ":", "os:system"])
+    | st.text(max_size=10),
+    option=st.sampled_from(["num_classes", "in_features", "n_layer", "preset", "image_size", "activation", "zzz"]),
+    value=hostile | small_ints,
+)
 def test_named_models_with_hostile_options(name, option, value):
     counted("inspect_named_model")
     expect_clean(inspect_named_model, name, {option: value}, None, "meta")
 
 
-FLAGS = ["--input-size", "--device", "--dtype", "--format", "--depth", "--kwargs", "--kernel-size", "--padding",
-         "--in-channels", "--stride", "--mode"]
+FLAGS = [
+    "--input-size",
+    "--device",
+    "--dtype",
+    "--format",
+    "--depth",
+    "--kwargs",
+    "--kernel-size",
+    "--padding",
+    "--in-channels",
+    "--stride",
+    "--mode",
+]
 
 
 @fuzz(1500)
-@given(command=st.sampled_from(["model", "layer", "zoo", "devices", "layers", "checkpoint", "init", "build",
-                                "memory", "train-step", "nonsense"]),
-       target=st.sampled_from(["mlp", "Conv2d", "Linear", "lenet5", "x", "/nonexistent.pt", ""]),
-       pairs=st.lists(st.tuples(st.sampled_from(FLAGS), hostile_scalars.map(str)), max_size=3))
+@given(
+    command=st.sampled_from(
+        [
+            "model",
+            "layer",
+            "zoo",
+            "devices",
+            "layers",
+            "checkpoint",
+            "init",
+            "build",
+            "memory",
+            "train-step",
+            "nonsense",
+        ]
+    ),
+    target=st.sampled_from(["mlp", "Conv2d", "Linear", "lenet5", "x", "/nonexistent.pt", ""]),
+    pairs=st.lists(st.tuples(st.sampled_from(FLAGS), hostile_scalars.map(str)), max_size=3),
+)
 def test_cli_with_hostile_argv(command, target, pairs, capsys):
     counted("cli")
     argv = [command, target] + [item for pair in pairs for item in pair]

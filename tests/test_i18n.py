@@ -12,22 +12,30 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
-from inspector.builder import propagate
+from inspector.builder.build import propagate
 from inspector.cli import main
-from inspector.errors import ForwardError, InspectorError
-from inspector.i18n import available_languages, catalogue, error_text, language_for_locale, localized, placeholders, t
-from inspector.layer_inspection import inspect_layer
-from inspector.layer_specs import LAYERS
-from inspector.messages import Message
-from inspector.model_inspection import inspect_model
-from inspector.network_spec import NetworkSpec, layer_entry, to_url_token
-from inspector.shapes import parse_size
+from inspector.core.errors import ForwardError, InspectorError
+from inspector.core.i18n import (
+    available_languages,
+    catalogue,
+    error_text,
+    language_for_locale,
+    localized,
+    placeholders,
+    t,
+)
+from inspector.core.messages import Message
+from inspector.core.shapes import parse_size
+from inspector.lab.inspection import inspect_layer
+from inspector.layers.network_spec import NetworkSpec, layer_entry, to_url_token
+from inspector.layers.specs import LAYERS
+from inspector.model.inspection import inspect_model
 from models import ZOO
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "app.py")
 TIMEOUT = 120  # a cold model build on a busy 2-core machine
-PAGES = ("layer_lab", "model_inspector", "model_builder", "training_planner", "init_explorer", "checkpoint_inspector")
+PAGES = ("lab", "model", "builder", "planner", "init", "checkpoint")  # app_pages/<page>.py
 HAN = re.compile(r"[\u4e00-\u9fff]")
 
 # Labels allowed to read the same in both languages: names a learner types or reads in code, not prose.
@@ -36,12 +44,29 @@ SAME_IN_BOTH = {
     "eps",  # torch's argument name, shown as in the code (its help text is translated)
     "layer_norm_eps",  # idem
     "nonlinearity",  # torch.nn.init's argument name, labelled as in code on the Initialisation Explorer
-    "H_in", "in_features", "in1_features", "D0", "D1", "D2",  # dimension names as torch's docs write them
-    "'same'", "'valid'",  # padding strings as typed in code
+    "H_in",
+    "in_features",
+    "in1_features",
+    "D0",
+    "D1",
+    "D2",  # dimension names as torch's docs write them
+    "'same'",
+    "'valid'",  # padding strings as typed in code
     "nn.Sequential",  # a class name
-    "LeNet-5", "AlexNet", "VGG-11", "VGG-16", "ResNet-18", "ResNet-50", "MobileNetV2", "GPT-2 (124M)",  # model names
-    "{name} — {family}", "{name} · {type}", "**{index} · {type}** `{name}`", "x · Wᵀ + b → y",  # no words
-    "‖∂loss/∂W‖", "{model}-report.{ext}",  # a formula and a file name
+    "LeNet-5",
+    "AlexNet",
+    "VGG-11",
+    "VGG-16",
+    "ResNet-18",
+    "ResNet-50",
+    "MobileNetV2",
+    "GPT-2 (124M)",  # model names
+    "{name} — {family}",
+    "{name} · {type}",
+    "**{index} · {type}** `{name}`",
+    "x · Wᵀ + b → y",  # no words
+    "‖∂loss/∂W‖",
+    "{model}-report.{ext}",  # a formula and a file name
 }
 
 
@@ -61,8 +86,8 @@ def test_every_key_is_present_and_non_empty(lang: str) -> None:
 
 
 def test_only_engine_text_is_translated_beyond_the_english_keys() -> None:
-    # zoo.<model>.title/description and layer_math.<Layer> translate text that inspector/zoo.py and
-    # inspector/layer_specs.py write in English themselves
+    # zoo.<model>.title/description and layer_math.<Layer> translate text that inspector/model/zoo.py and
+    # inspector/layers/specs.py write in English themselves
     extra = sorted(set(catalogue("zh")) - set(catalogue("en")))
     zoo = [key for key in extra if re.fullmatch(r"zoo\.\w+\.(title|description)", key)]
     math = [key for key in extra if re.fullmatch(r"layer_math\.\w+", key)]
@@ -74,21 +99,34 @@ def test_only_engine_text_is_translated_beyond_the_english_keys() -> None:
 
 def test_placeholders_agree() -> None:
     english, chinese = catalogue("en"), catalogue("zh")
-    differ = {key: (english[key], chinese[key])
-              for key in english if placeholders(english[key]) != placeholders(chinese[key])}
+    differ = {
+        key: (english[key], chinese[key]) for key in english if placeholders(english[key]) != placeholders(chinese[key])
+    }
     assert not differ, differ
 
 
 def test_chinese_uses_the_course_terms() -> None:
     chinese = catalogue("zh")
-    for key, term in [("args.kernel_size.label", "卷积核大小"), ("args.padding.label", "填充"),
-                      ("args.stride.label", "步幅"), ("planner.batch", "批量大小"), ("planner.lr", "学习率"),
-                      ("init.title", "初始化"), ("families.convolution", "卷积层"), ("families.pooling", "池化层"),
-                      ("families.linear", "全连接层"), ("lab.metric.params", "参数量"),
-                      ("lab.output_heading", "输出尺寸"), ("doctor.linear.reason", "全连接层"),
-                      ("doctor.conv.channels", "卷积层"), ("doctor.fix.padding", "输出尺寸"),
-                      ("doctor.linear.missing_flatten", "展平"), ("doctor.fix.unsqueeze_batch", "批量维度"),
-                      ("engine.forward_failed.message", "前向传播"), ("layer_math.Linear", "全连接层")]:
+    for key, term in [
+        ("args.kernel_size.label", "卷积核大小"),
+        ("args.padding.label", "填充"),
+        ("args.stride.label", "步幅"),
+        ("planner.batch", "批量大小"),
+        ("planner.lr", "学习率"),
+        ("init.title", "初始化"),
+        ("families.convolution", "卷积层"),
+        ("families.pooling", "池化层"),
+        ("families.linear", "全连接层"),
+        ("lab.metric.params", "参数量"),
+        ("lab.output_heading", "输出尺寸"),
+        ("doctor.linear.reason", "全连接层"),
+        ("doctor.conv.channels", "卷积层"),
+        ("doctor.fix.padding", "输出尺寸"),
+        ("doctor.linear.missing_flatten", "展平"),
+        ("doctor.fix.unsqueeze_batch", "批量维度"),
+        ("engine.forward_failed.message", "前向传播"),
+        ("layer_math.Linear", "全连接层"),
+    ]:
         assert term in chinese[key], key
 
 
@@ -192,29 +230,64 @@ def _spec(input_shape: tuple[int, ...], *layers: tuple[str, dict], input_dtype: 
 
 DOCTOR_CASES = [
     # a spec whose last layer fails → words the Chinese reason must hold
-    (_spec((1, 3, 8, 8), ("Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3, "padding": 1}),
-           ("Flatten", {}), ("Linear", {"in_features": 64, "out_features": 10})), "展平成 4·8·8 = 256 个特征"),
-    (_spec((1, 1, 8, 8), ("Conv2d", {"in_channels": 1, "out_channels": 4, "kernel_size": 3}),
-           ("Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3})), "有 4 个通道"),
-    (_spec((1, 1, 8, 8), ("Conv2d", {"in_channels": 1, "out_channels": 4, "kernel_size": 3}),
-           ("BatchNorm2d", {"num_features": 8})), "个通道保存统计量"),
+    (
+        _spec(
+            (1, 3, 8, 8),
+            ("Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3, "padding": 1}),
+            ("Flatten", {}),
+            ("Linear", {"in_features": 64, "out_features": 10}),
+        ),
+        "展平成 4·8·8 = 256 个特征",
+    ),
+    (
+        _spec(
+            (1, 1, 8, 8),
+            ("Conv2d", {"in_channels": 1, "out_channels": 4, "kernel_size": 3}),
+            ("Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3}),
+        ),
+        "有 4 个通道",
+    ),
+    (
+        _spec(
+            (1, 1, 8, 8),
+            ("Conv2d", {"in_channels": 1, "out_channels": 4, "kernel_size": 3}),
+            ("BatchNorm2d", {"num_features": 8}),
+        ),
+        "个通道保存统计量",
+    ),
     (_spec((1, 1, 4, 4), ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 9})), "放不下任何一个窗口"),
     (_spec((28, 28), ("Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3})), "缺少通道维度"),
     (_spec((1, 3, 8, 8), ("Linear", {"in_features": 192, "out_features": 10})), "缺少一个 Flatten（展平层）"),
     (_spec((1, 16), ("Embedding", {"num_embeddings": 1000, "embedding_dim": 8})), "整数词元 id"),
     (_spec((5, 1, 10), ("LSTM", {"input_size": 20, "hidden_size": 8})), "每个时间步读入 input_size=20 个特征"),
-    (_spec((3, 8, 8), ("Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3}), ("Flatten", {}),
-           ("Linear", {"in_features": 144, "out_features": 10})), "没有批量维度"),
+    (
+        _spec(
+            (3, 8, 8),
+            ("Conv2d", {"in_channels": 3, "out_channels": 4, "kernel_size": 3}),
+            ("Flatten", {}),
+            ("Linear", {"in_features": 144, "out_features": 10}),
+        ),
+        "没有批量维度",
+    ),
     (_spec((1, 1, 3, 3), ("MaxPool2d", {"kernel_size": 5})), "输出会是空的"),
     (_spec((1, 6, 4, 4), ("GroupNorm", {"num_groups": 4, "num_channels": 8})), "有 6 个通道"),
-    (_spec((1, 1, 8, 8), ("Conv2d", {"in_channels": 1, "out_channels": 4, "kernel_size": 3}), ("Flatten", {}),
-           ("BatchNorm2d", {"num_features": 4})), "有 2 个维度"),
+    (
+        _spec(
+            (1, 1, 8, 8),
+            ("Conv2d", {"in_channels": 1, "out_channels": 4, "kernel_size": 3}),
+            ("Flatten", {}),
+            ("BatchNorm2d", {"num_features": 4}),
+        ),
+        "有 2 个维度",
+    ),
     (_spec((1, 16), ("Linear", {"in_features": 16, "out_features": 4}), input_dtype="int64"), "整数"),
     (_spec((10, 1, 6), ("MultiheadAttention", {"embed_dim": 8, "num_heads": 4})), "投影 embed_dim=8 个特征"),
     (_spec((8,), ("Flatten", {"start_dim": 1})), "需要至少 2 个维度"),
     (_spec((1, 20), ("Bilinear", {"in1_features": 20, "in2_features": 30, "out_features": 4})), "同时送给两者"),
-    (_spec((1, 1, 4, 4), ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "dilation": 3})),
-     "膨胀为 (3, 3)"),
+    (
+        _spec((1, 1, 4, 4), ("Conv2d", {"in_channels": 1, "out_channels": 1, "kernel_size": 3, "dilation": 3})),
+        "膨胀为 (3, 3)",
+    ),
 ]
 
 
@@ -243,8 +316,10 @@ def test_cli_lang_zh_prints_chinese_headings(capsys: pytest.CaptureFixture[str])
 
 
 def test_cli_lang_after_the_subcommand(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["layer", "Conv2d", "--lang", "zh", "--kernel-size", "5,3", "--padding", "2,1",
-                 "--input-size", "1,1,8,8"]) == 0
+    assert (
+        main(["layer", "Conv2d", "--lang", "zh", "--kernel-size", "5,3", "--padding", "2,1", "--input-size", "1,1,8,8"])
+        == 0
+    )
     out = capsys.readouterr().out
     assert "✓ 与实测形状一致" in out and "感受野" in out and "(1, 1, 8, 8)" in out
 
@@ -271,8 +346,21 @@ def test_cli_error_line_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
 def _labels(app: AppTest) -> list[str]:
     """Return the texts a learner reads as labels: widget labels, titles, headers, captions, metrics, tabs."""
     texts: list[str] = []
-    for kind in ("selectbox", "number_input", "text_input", "checkbox", "toggle", "radio", "slider",
-                 "select_slider", "button", "multiselect", "text_area", "metric", "tabs"):
+    for kind in (
+        "selectbox",
+        "number_input",
+        "text_input",
+        "checkbox",
+        "toggle",
+        "radio",
+        "slider",
+        "select_slider",
+        "button",
+        "multiselect",
+        "text_area",
+        "metric",
+        "tabs",
+    ):
         texts += [getattr(element, "label", "") for element in getattr(app, kind, [])]
     for kind in ("title", "header", "subheader", "caption"):
         texts += [element.value for element in getattr(app, kind, [])]
@@ -288,7 +376,7 @@ def _open(page: str, query: dict[str, str]) -> AppTest:
     app = AppTest.from_file(APP, default_timeout=TIMEOUT)
     app.query_params.update(query)
     app.run()
-    if page != "layer_lab":
+    if page != "lab":
         app.switch_page(f"app_pages/{page}.py").run()
     assert not app.exception, [e.value for e in app.exception]
     return app
@@ -305,16 +393,16 @@ def test_page_in_chinese(page: str) -> None:
 
 
 def test_lang_in_the_url_restores_chinese_and_survives_a_page_switch() -> None:
-    app = _open("layer_lab", {"lang": "zh"})
+    app = _open("lab", {"lang": "zh"})
     assert app.title[0].value == t("lab.title", "zh")
     assert app.query_params.get("lang") in ("zh", ["zh"])
-    app.switch_page("app_pages/training_planner.py").run()
+    app.switch_page("app_pages/planner.py").run()
     assert app.title[0].value == t("planner.title", "zh")
     assert app.query_params.get("lang") in ("zh", ["zh"])  # kept in the shareable link on a page without settings
 
 
 def test_sidebar_switch_changes_the_language() -> None:
-    app = _open("layer_lab", {})
+    app = _open("lab", {})
     assert app.title[0].value == t("lab.title", "en")
     app.selectbox(key="lang").set_value("zh").run()
     assert app.title[0].value == t("lab.title", "zh")
@@ -325,13 +413,13 @@ def test_sidebar_switch_changes_the_language() -> None:
 
 
 def test_layer_lab_error_in_chinese() -> None:
-    app = _open("layer_lab", {"lang": "zh", "layer": "Conv2d", "kernel_size": "9", "input": "1,1,4,4"})
+    app = _open("lab", {"lang": "zh", "layer": "Conv2d", "kernel_size": "9", "input": "1,1,4,4"})
     errors = " ".join(element.value for element in app.error)
     assert "卷积核" in errors or "出了什么问题" in errors, errors
 
 
 def test_layer_lab_math_line_and_notes_in_chinese() -> None:
-    app = _open("layer_lab", {"lang": "zh", "layer": "Conv2d", "input": "1,8,8"})  # an unbatched (C, H, W) input
+    app = _open("lab", {"lang": "zh", "layer": "Conv2d", "input": "1,8,8"})  # an unbatched (C, H, W) input
     captions = " ".join(element.value for element in app.caption)
     assert "互相关" in captions, captions  # layer_math.Conv2d, not the spec's English line
     notes = " ".join(element.value for element in app.info)
@@ -341,7 +429,7 @@ def test_layer_lab_math_line_and_notes_in_chinese() -> None:
 def test_model_builder_diagnosis_in_chinese(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.syspath_prepend(str(ROOT))
     spec = DOCTOR_CASES[0][0]  # Conv2d → Flatten → Linear(64): in_features is not what Flatten gives
-    app = AppTest.from_file(str(ROOT / "app_pages" / "model_builder.py"), default_timeout=TIMEOUT)
+    app = AppTest.from_file(str(ROOT / "app_pages" / "builder.py"), default_timeout=TIMEOUT)
     app.session_state["lang"] = "zh"
     app.session_state["device"] = "meta"
     app.query_params["spec"] = to_url_token(spec)
@@ -357,11 +445,19 @@ def test_model_builder_diagnosis_in_chinese(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 def _solutions() -> list:
-    from inspector.padding import padding_for_target, same_padding, same_padding_shape
+    from inspector.layers.padding import padding_for_target, same_padding, same_padding_shape
 
-    return [same_padding(3, 1, 1, 8), same_padding(3), same_padding(4, 1, 1, 8), same_padding(3, 2, 1, None),
-            same_padding(3, 2, 1, 9), padding_for_target(8, 2, 3), padding_for_target(8, 8, 4),
-            padding_for_target(8, 20, 3), *same_padding_shape((3, 4), 1, 1, (8, 8), ndim=2)]
+    return [
+        same_padding(3, 1, 1, 8),
+        same_padding(3),
+        same_padding(4, 1, 1, 8),
+        same_padding(3, 2, 1, None),
+        same_padding(3, 2, 1, 9),
+        padding_for_target(8, 2, 3),
+        padding_for_target(8, 8, 4),
+        padding_for_target(8, 20, 3),
+        *same_padding_shape((3, 4), 1, 1, (8, 8), ndim=2),
+    ]
 
 
 def test_padding_solver_reasons_are_translated_and_english_unchanged() -> None:
@@ -381,17 +477,23 @@ def test_padding_solver_reasons_are_translated_and_english_unchanged() -> None:
     assert localized(reason, "zh") == "p = d·(k − 1)/2 = 1·(3 − 1)/2 = 1；验算：⌊(8 + 2·1 − 1·(3 − 1) − 1)/1⌋ + 1 = 8"
 
 
-@pytest.mark.parametrize(("layer", "args", "size", "words"), [
-    ("Conv2d", {"kernel_size": 3, "padding": "same"}, (1, 1, 8, 8), "保持尺寸不变"),
-    ("MaxPool2d", {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 1, 5, 5), "丢弃"),
-    ("Linear", {"in_features": 4, "out_features": 3}, (2, 4), "W 的形状为"),
-    ("BatchNorm2d", {"num_features": 3}, (1, 3, 4, 4), "缓冲区"),
-    ("LSTM", {"input_size": 4, "hidden_size": 3, "num_layers": 3}, (2, 5, 4), "第 1–2 层"),
-])
+@pytest.mark.parametrize(
+    ("layer", "args", "size", "words"),
+    [
+        ("Conv2d", {"kernel_size": 3, "padding": "same"}, (1, 1, 8, 8), "保持尺寸不变"),
+        ("MaxPool2d", {"kernel_size": 2, "stride": 2, "padding": 1, "ceil_mode": True}, (1, 1, 5, 5), "丢弃"),
+        ("Linear", {"in_features": 4, "out_features": 3}, (2, 4), "W 的形状为"),
+        ("BatchNorm2d", {"num_features": 3}, (1, 3, 4, 4), "缓冲区"),
+        ("LSTM", {"input_size": 4, "hidden_size": 3, "num_layers": 3}, (2, 5, 4), "第 1–2 层"),
+    ],
+)
 def test_layer_formulas_words_are_translated(layer: str, args: dict, size: tuple, words: str) -> None:
     result = inspect_layer(layer, args, size, "meta", None)
-    texts = [result.matmul, *(worked.formula for _, worked in result.output_formulas),
-             *(worked.symbolic for _, worked in result.output_formulas)]
+    texts = [
+        result.matmul,
+        *(worked.formula for _, worked in result.output_formulas),
+        *(worked.symbolic for _, worked in result.output_formulas),
+    ]
     if result.param_formula:
         texts += [result.param_formula.formula, result.param_formula.symbolic]
     texts = [text for text in texts if text]
@@ -405,19 +507,40 @@ def _markdown(app: AppTest) -> str:
     return " ".join(element.value for element in app.markdown)
 
 
-@pytest.mark.parametrize(("query", "chinese", "english"), [
-    ({"layer": "Conv2d", "kernel_size": "3", "padding": "same", "input": "1,1,8,8"},
-     ["padding='same' 保持尺寸不变：总填充", "torch 左侧填充 1、右侧填充 1",
-      "H：p = d·(k − 1)/2 = 1·(3 − 1)/2 = 1；验算："],
-     ["keeps the size", "check:", "torch pads", " left"]),
-    ({"layer": "Conv2d", "kernel_size": "4", "input": "1,1,8,8"},
-     ["对称填充无法做到", "奇数"], ["impossible", "symmetric"]),
-    ({"layer": "MaxPool2d", "kernel_size": "2", "stride": "2", "padding": "1", "ceil_mode": "true",
-      "input": "1,1,5,5"}, ["最后一个窗口", "丢弃"], ["but the last window", "drops it"]),
-    ({"layer": "Linear", "input": "2,4", "in_features": "4", "out_features": "3"}, ["W 的形状为"], ["W is"]),
-])
+@pytest.mark.parametrize(
+    ("query", "chinese", "english"),
+    [
+        (
+            {"layer": "Conv2d", "kernel_size": "3", "padding": "same", "input": "1,1,8,8"},
+            [
+                "padding='same' 保持尺寸不变：总填充",
+                "torch 左侧填充 1、右侧填充 1",
+                "H：p = d·(k − 1)/2 = 1·(3 − 1)/2 = 1；验算：",
+            ],
+            ["keeps the size", "check:", "torch pads", " left"],
+        ),
+        (
+            {"layer": "Conv2d", "kernel_size": "4", "input": "1,1,8,8"},
+            ["对称填充无法做到", "奇数"],
+            ["impossible", "symmetric"],
+        ),
+        (
+            {
+                "layer": "MaxPool2d",
+                "kernel_size": "2",
+                "stride": "2",
+                "padding": "1",
+                "ceil_mode": "true",
+                "input": "1,1,5,5",
+            },
+            ["最后一个窗口", "丢弃"],
+            ["but the last window", "drops it"],
+        ),
+        ({"layer": "Linear", "input": "2,4", "in_features": "4", "out_features": "3"}, ["W 的形状为"], ["W is"]),
+    ],
+)
 def test_layer_lab_formulas_and_padding_in_chinese(query: dict, chinese: list[str], english: list[str]) -> None:
-    app = _open("layer_lab", {"lang": "zh", **query})
+    app = _open("lab", {"lang": "zh", **query})
     assert not app.error, [element.value for element in app.error]
     shown = _markdown(app) + " " + " ".join(element.value for element in app.caption)
     assert all(words in shown for words in chinese), shown
@@ -446,7 +569,7 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[str, str]:
 def mlp_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
     import torch
 
-    from inspector.zoo import build_zoo_model
+    from inspector.model.zoo import build_zoo_model
 
     path = tmp_path_factory.mktemp("checkpoint") / "mlp.pt"
     state = build_zoo_model("mlp", {}, device="cpu").state_dict()
@@ -457,23 +580,34 @@ def mlp_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 CLI_CASES = [
     # (argv, Chinese the table must hold, English headings it must not)
-    (["init", "mlp"], ["模型    mlp，输入", "理论标准差", "W 标准差", "理论", "说明"],
-     ["Model   ", "Theory std", "W std", "Scheme  ", "Notes"]),
+    (
+        ["init", "mlp"],
+        ["模型    mlp，输入", "理论标准差", "W 标准差", "理论", "说明"],
+        ["Model   ", "Theory std", "W std", "Scheme  ", "Notes"],
+    ),
     (["build", "lenet5"], ["输入形状", "总参数量"], ["Input shape", "Total params"]),
-    (["memory", "mlp", "--budget", "1GB"],
-     ["批量大小 32", "部分", "优化器状态", "合计", "按层保存的激活", "最大批量大小"],
-     ["Parameters", "Part", "optimizer state", "Saved activations", "Largest batch"]),
-    (["train-step", "--device", "cpu", "--steps", "1", "--warmup", "0", "--batch-size", "2", "lenet5"],
-     ["每步时间", "实测峰值", "同一设备", "预热 0 步 + 测量 1 步"],
-     ["Time per step", "Peak measured", "same device", "warm-up"]),
-    (["checkpoint", "{checkpoint}", "--against", "mlp"], ["合计：", "（全部）", "与 mlp 不匹配", "多出 extra.w"],
-     ["total:", "(all)", "does not fit", "unexpected"]),
+    (
+        ["memory", "mlp", "--budget", "1GB"],
+        ["批量大小 32", "部分", "优化器状态", "合计", "按层保存的激活", "最大批量大小"],
+        ["Parameters", "Part", "optimizer state", "Saved activations", "Largest batch"],
+    ),
+    (
+        ["train-step", "--device", "cpu", "--steps", "1", "--warmup", "0", "--batch-size", "2", "lenet5"],
+        ["每步时间", "实测峰值", "同一设备", "预热 0 步 + 测量 1 步"],
+        ["Time per step", "Peak measured", "same device", "warm-up"],
+    ),
+    (
+        ["checkpoint", "{checkpoint}", "--against", "mlp"],
+        ["合计：", "（全部）", "与 mlp 不匹配", "多出 extra.w"],
+        ["total:", "(all)", "does not fit", "unexpected"],
+    ),
 ]
 
 
 @pytest.mark.parametrize(("argv", "chinese", "english"), CLI_CASES, ids=[case[0][0] for case in CLI_CASES])
-def test_cli_subcommands_in_chinese(capsys: pytest.CaptureFixture[str], mlp_checkpoint: str, argv: list[str],
-                                    chinese: list[str], english: list[str]) -> None:
+def test_cli_subcommands_in_chinese(
+    capsys: pytest.CaptureFixture[str], mlp_checkpoint: str, argv: list[str], chinese: list[str], english: list[str]
+) -> None:
     argv = [mlp_checkpoint if item == "{checkpoint}" else item for item in argv]
     out, _ = _run(capsys, "--lang", "zh", *argv)
     assert all(words in out for words in chinese), out
@@ -485,8 +619,9 @@ def test_cli_subcommands_in_chinese(capsys: pytest.CaptureFixture[str], mlp_chec
 
 
 @pytest.mark.parametrize(("argv", "chinese", "english"), CLI_CASES, ids=[case[0][0] for case in CLI_CASES])
-def test_cli_subcommands_json_unchanged_by_lang(capsys: pytest.CaptureFixture[str], mlp_checkpoint: str,
-                                                argv: list[str], chinese: list[str], english: list[str]) -> None:
+def test_cli_subcommands_json_unchanged_by_lang(
+    capsys: pytest.CaptureFixture[str], mlp_checkpoint: str, argv: list[str], chinese: list[str], english: list[str]
+) -> None:
     argv = [mlp_checkpoint if item == "{checkpoint}" else item for item in argv] + ["--format", "json"]
     english_doc = json.loads(_run(capsys, *argv)[0])
     chinese_doc = json.loads(_run(capsys, "--lang", "zh", *argv)[0])
@@ -512,9 +647,9 @@ def test_cli_build_doctor_and_fix_in_chinese(capsys: pytest.CaptureFixture[str],
 
 
 def test_init_notes_and_templates_have_chinese():
-    from inspector.builder_templates import TEMPLATES
-    from inspector.i18n import localized
-    from inspector.init_report import BIAS_TEXT
+    from inspector.builder.templates import TEMPLATES
+    from inspector.core.i18n import localized
+    from inspector.init.report import BIAS_TEXT
 
     names = {"LeNet-5"}  # a proper name, the same in both languages
     texts = [*BIAS_TEXT.values(), *(t.title for t in TEMPLATES.values()), *(t.description for t in TEMPLATES.values())]
@@ -525,14 +660,14 @@ def test_init_notes_and_templates_have_chinese():
 
 
 def _errors_b_cases() -> list[tuple[str, object]]:
-    from inspector.init_models import prepare_model
-    from inspector.initialization import apply_init, check_seed, make_init_spec
-    from inspector.memory_estimate import check_count, estimate_training_memory, parse_budget
-    from inspector.output_size import check_ndim
-    from inspector.padding import same_padding_shape
-    from inspector.receptive_field import WindowSpec, input_window, receptive_field
-    from inspector.shapes import validate_size
-    from inspector.train_step import check_learning_rate
+    from inspector.core.shapes import validate_size
+    from inspector.init.models import prepare_model
+    from inspector.init.schemes import apply_init, check_seed, make_init_spec
+    from inspector.layers.output_size import check_ndim
+    from inspector.layers.padding import same_padding_shape
+    from inspector.layers.receptive_field import WindowSpec, input_window, receptive_field
+    from inspector.planner.estimate import check_count, estimate_training_memory, parse_budget
+    from inspector.planner.train_step import check_learning_rate
 
     return [
         ("errors_b.unknown_scheme", lambda: make_init_spec("nope")),
@@ -565,8 +700,10 @@ def test_errors_b_have_keys_and_chinese(case: int) -> None:
     error = caught.value
     assert error.key == key, (error.key, error.message)
     assert error_text(error, "en") == (error.message, error.hint)
-    english = {name: error_text(value, "en")[0] if isinstance(value, InspectorError) else value
-               for name, value in error.params.items()}
+    english = {
+        name: error_text(value, "en")[0] if isinstance(value, InspectorError) else value
+        for name, value in error.params.items()
+    }
     english |= {f"{name}_hint": value.hint for name, value in error.params.items() if isinstance(value, InspectorError)}
     assert t(f"engine.{key}.message", "en", **english) == error.message  # the catalogue says what the engine says
     if error.hint is not None and f"engine.{key}.hint" in catalogue("en"):
@@ -577,12 +714,12 @@ def test_errors_b_have_keys_and_chinese(case: int) -> None:
 
 
 def _errors_a_cases():
-    from inspector.builder_code import generate_code
-    from inspector.builder_templates import template_spec
-    from inspector.checkpoint import read_checkpoint
-    from inspector.formatting import parse_format
-    from inspector.network_spec import from_url_token
-    from inspector.zoo import get_zoo_entry, import_model_class, inspect_named_model, parse_kwargs
+    from inspector.builder.code import generate_code
+    from inspector.builder.templates import template_spec
+    from inspector.checkpoint.reader import read_checkpoint
+    from inspector.core.formatting import parse_format
+    from inspector.layers.network_spec import from_url_token
+    from inspector.model.zoo import get_zoo_entry, import_model_class, inspect_named_model, parse_kwargs
 
     spec = NetworkSpec.from_dict({"version": 1, "input_shape": [1, 3, 8, 8], "layers": []})
     return {

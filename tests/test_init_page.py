@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = ROOT / "app_pages" / "init_explorer.py"
+PAGE = ROOT / "app_pages" / "init.py"
 
 
 @pytest.fixture

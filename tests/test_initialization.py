@@ -16,12 +16,12 @@ import torch
 from torch import nn
 
 from inspector.cli import main
-from inspector.errors import InspectorError, InvalidArgumentError, UnknownNameError
-from inspector.init_charts import DepthMetric, depth_figure, depth_series, histogram_figure
-from inspector.init_code import init_code
-from inspector.init_report import compare_with_default, init_report
-from inspector.init_theory import Distribution, density_curve, fans, weight_histogram, weight_theory
-from inspector.initialization import SCHEMES, InitScheme, apply_init, make_init_spec
+from inspector.core.errors import InspectorError, InvalidArgumentError, UnknownNameError
+from inspector.init.charts import DepthMetric, depth_figure, depth_series, histogram_figure
+from inspector.init.code import init_code
+from inspector.init.report import compare_with_default, init_report
+from inspector.init.schemes import SCHEMES, InitScheme, apply_init, make_init_spec
+from inspector.init.theory import Distribution, density_curve, fans, weight_histogram, weight_theory
 from models.deep import deep_cnn, deep_mlp
 
 # Every scheme with arguments that make its weights interesting (torch's defaults otherwise).
@@ -42,8 +42,9 @@ SCHEME_ARGUMENTS: dict[InitScheme, dict[str, object]] = {
 
 def small_net() -> nn.Module:
     """A Conv2d and two Linears, so every init path (fans with a kernel, plain matrices) runs."""
-    return nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 4 * 4, 32), nn.Tanh(),
-                         nn.Linear(32, 5))
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Flatten(), nn.Linear(8 * 4 * 4, 32), nn.Tanh(), nn.Linear(32, 5)
+    )
 
 
 def snapshot(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -59,8 +60,16 @@ def assert_unchanged(model: nn.Module, before: dict[str, torch.Tensor]) -> None:
 # ── fans and theory ─────────────────────────────────────────────────────────────────────────────
 
 
-@pytest.mark.parametrize("layer", [nn.Linear(784, 256), nn.Conv1d(4, 6, 5), nn.Conv2d(3, 16, (5, 3)),
-                                   nn.Conv2d(8, 16, 3, groups=4), nn.Conv3d(2, 4, (1, 2, 3))])
+@pytest.mark.parametrize(
+    "layer",
+    [
+        nn.Linear(784, 256),
+        nn.Conv1d(4, 6, 5),
+        nn.Conv2d(3, 16, (5, 3)),
+        nn.Conv2d(8, 16, 3, groups=4),
+        nn.Conv3d(2, 4, (1, 2, 3)),
+    ],
+)
 def test_fans_match_torch(layer):
     assert fans(tuple(layer.weight.shape)) == nn.init._calculate_fan_in_and_fan_out(layer.weight)
 
@@ -112,8 +121,9 @@ def test_orthogonal_mean_square_is_exact():
     assert weight_theory((300, 400), spec).std == pytest.approx(math.sqrt(0.005625))
 
 
-@pytest.mark.parametrize("scheme", [InitScheme.DEFAULT, InitScheme.UNIFORM, InitScheme.KAIMING_NORMAL,
-                                    InitScheme.TRUNC_NORMAL])
+@pytest.mark.parametrize(
+    "scheme", [InitScheme.DEFAULT, InitScheme.UNIFORM, InitScheme.KAIMING_NORMAL, InitScheme.TRUNC_NORMAL]
+)
 def test_theoretical_density_integrates_to_one(scheme):
     theory = weight_theory((64, 128), make_init_spec(scheme, **SCHEME_ARGUMENTS[scheme]))
     xs, ys = density_curve(theory, points=4001)
@@ -161,8 +171,12 @@ def test_default_scheme_draws_what_torch_draws(build):
 
 
 # bias "scheme" only where the scheme works on a 1-D tensor (the others are refused, see BAD_INPUTS)
-CODE_CASES = [(scheme, bias) for scheme in InitScheme for bias in (None, "default", "scheme")
-              if bias != "scheme" or not SCHEMES[scheme].needs_matrix]
+CODE_CASES = [
+    (scheme, bias)
+    for scheme in InitScheme
+    for bias in (None, "default", "scheme")
+    if bias != "scheme" or not SCHEMES[scheme].needs_matrix
+]
 
 
 @pytest.mark.parametrize(("scheme", "bias"), CODE_CASES)
@@ -209,15 +223,31 @@ BAD_INPUTS = [
     pytest.param({"scheme": "he_normal"}, UnknownNameError, "unknown initialisation scheme", id="unknown scheme"),
     pytest.param({"scheme": "normal", "std": -1.0}, InvalidArgumentError, "std must be positive", id="negative std"),
     pytest.param({"scheme": "uniform", "a": 0.5, "b": 0.5}, InvalidArgumentError, "needs a < b", id="a >= b"),
-    pytest.param({"scheme": "orthogonal", "bias": "scheme"}, InvalidArgumentError, "does not apply to a bias",
-                 id="orthogonal on a 1-D bias"),
+    pytest.param(
+        {"scheme": "orthogonal", "bias": "scheme"},
+        InvalidArgumentError,
+        "does not apply to a bias",
+        id="orthogonal on a 1-D bias",
+    ),
     pytest.param({"scheme": "constant"}, InvalidArgumentError, "constant needs value", id="constant without value"),
-    pytest.param({"scheme": "xavier_normal", "std": 0.1}, InvalidArgumentError, "has no argument std",
-                 id="argument the scheme does not take"),
-    pytest.param({"scheme": "kaiming_normal", "nonlinearity": "swish"}, UnknownNameError, "unknown nonlinearity",
-                 id="unknown nonlinearity"),
-    pytest.param({"scheme": "trunc_normal", "mean": 5.0}, InvalidArgumentError, "outside [a, b]",
-                 id="trunc_normal mean far outside [a, b]"),
+    pytest.param(
+        {"scheme": "xavier_normal", "std": 0.1},
+        InvalidArgumentError,
+        "has no argument std",
+        id="argument the scheme does not take",
+    ),
+    pytest.param(
+        {"scheme": "kaiming_normal", "nonlinearity": "swish"},
+        UnknownNameError,
+        "unknown nonlinearity",
+        id="unknown nonlinearity",
+    ),
+    pytest.param(
+        {"scheme": "trunc_normal", "mean": 5.0},
+        InvalidArgumentError,
+        "outside [a, b]",
+        id="trunc_normal mean far outside [a, b]",
+    ),
     pytest.param({"scheme": "normal", "seed": -1}, InvalidArgumentError, "seed", id="negative seed"),
 ]
 
@@ -240,9 +270,14 @@ def test_a_1d_tensor_has_no_fans():
         fans((256,))  # a bias
 
 
-@pytest.mark.parametrize(("options", "text"), [({"depth": 0}, "depth must be between 1 and 100, got 0"),
-                                               ({"width": 0}, "width must be between 1 and 1024, got 0"),
-                                               ({"activation": "swish"}, "activation must be one of")])
+@pytest.mark.parametrize(
+    ("options", "text"),
+    [
+        ({"depth": 0}, "depth must be between 1 and 100, got 0"),
+        ({"width": 0}, "width must be between 1 and 1024, got 0"),
+        ({"activation": "swish"}, "activation must be one of"),
+    ],
+)
 def test_bad_deep_model_options(options, text):
     with pytest.raises(InvalidArgumentError, match=text):
         init_report("deep_mlp", "default", options=options)
@@ -314,8 +349,9 @@ def test_a_large_normal_explodes_and_says_so():
 
 
 def test_deep_cnn_and_comparison_with_the_default():
-    comparison = compare_with_default("deep_cnn", "kaiming_normal", options={"depth": 4, "channels": 8},
-                                      nonlinearity="relu", batch=2, bins=10)
+    comparison = compare_with_default(
+        "deep_cnn", "kaiming_normal", options={"depth": 4, "channels": 8}, nonlinearity="relu", batch=2, bins=10
+    )
     assert [layer.name for layer in comparison.chosen.initialised_layers()] == ["conv1", "conv2", "conv3", "conv4"]
     assert comparison.default.spec.scheme is InitScheme.DEFAULT
     # conv2: weight (8, 8, 3, 3) → fan_in = 8·3·3 = 72, fan_out = 72
@@ -331,8 +367,18 @@ def test_report_json_fields():
     document = init_report("lenet5", "uniform", a=-0.1, b=0.1, batch=2).to_dict()
     assert document.keys() >= {"model", "scheme", "arguments", "bias", "seed", "input_size", "loss", "layers"}
     first = document["layers"][0]
-    assert first.keys() >= {"name", "type", "fan_in", "fan_out", "theory", "weight_mean", "weight_std",
-                            "activation_mean", "activation_std", "gradient_norm"}
+    assert first.keys() >= {
+        "name",
+        "type",
+        "fan_in",
+        "fan_out",
+        "theory",
+        "weight_mean",
+        "weight_std",
+        "activation_mean",
+        "activation_std",
+        "gradient_norm",
+    }
     assert first["theory"]["distribution"] == Distribution.UNIFORM and document["input_size"] == [2, 1, 28, 28]
     json.dumps(document, allow_nan=False)
 
@@ -341,8 +387,22 @@ def test_report_json_fields():
 
 
 def test_cli_json(capsys):
-    status = main(["init", "deep_mlp", "--depth", "3", "--width", "8", "--scheme", "kaiming_normal",
-                   "--nonlinearity", "relu", "--format", "json"])
+    status = main(
+        [
+            "init",
+            "deep_mlp",
+            "--depth",
+            "3",
+            "--width",
+            "8",
+            "--scheme",
+            "kaiming_normal",
+            "--nonlinearity",
+            "relu",
+            "--format",
+            "json",
+        ]
+    )
     captured = capsys.readouterr()
     assert status == 0
     document = json.loads(captured.out)
@@ -357,16 +417,19 @@ def test_cli_table(capsys):
     assert "conv1" in out and "bound = 1/√fan_in = 1/√27" in out  # conv1: fan_in = 3·3·3 = 27
 
 
-@pytest.mark.parametrize("argv", [
-    ["init", "deep_mlp", "--scheme", "nope"],
-    ["init", "deep_mlp", "--scheme", "normal", "--std", "-1"],
-    ["init", "deep_mlp", "--depth", "0"],
-    ["init", "deep_mlp", "--width", "0"],
-    ["init", "deep_mlp", "--scheme", "orthogonal", "--bias", "scheme"],
-    ["init", "deep_cnn", "--width", "4"],
-    ["init", "deep_mlp", "--format", "csv"],
-    ["init", "deep_mlp", "--seed", "x"],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["init", "deep_mlp", "--scheme", "nope"],
+        ["init", "deep_mlp", "--scheme", "normal", "--std", "-1"],
+        ["init", "deep_mlp", "--depth", "0"],
+        ["init", "deep_mlp", "--width", "0"],
+        ["init", "deep_mlp", "--scheme", "orthogonal", "--bias", "scheme"],
+        ["init", "deep_cnn", "--width", "4"],
+        ["init", "deep_mlp", "--format", "csv"],
+        ["init", "deep_mlp", "--seed", "x"],
+    ],
+)
 def test_cli_bad_input_is_one_line_and_exit_2(capsys, argv):
     status = main(argv)
     err = capsys.readouterr().err

@@ -9,7 +9,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from inspector import DeviceUnavailableError, ForwardError, InvalidArgumentError, inspect_model
-from inspector.flops import EXTRA_FORMULAS
+from inspector.core.flops import EXTRA_FORMULAS
 from models import ZOO
 
 
@@ -17,7 +17,7 @@ def torch_flops(model: nn.Module, *inputs: torch.Tensor) -> dict[str, int]:
     """FlopCounterMode's own per-module totals, keyed like its table ('Global', 'MLP.hidden').
 
     With the attention fast path off, as inspection runs it (the fused op counts 0 FLOPs), and
-    torch's attention formula for the CPU flash kernel (see inspector.flops.EXTRA_FORMULAS).
+    torch's attention formula for the CPU flash kernel (see inspector.core.flops.EXTRA_FORMULAS).
     """
     torch.backends.mha.set_fastpath_enabled(False)
     try:

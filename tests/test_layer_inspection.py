@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 from torch import nn
 
 from inspector import InvalidArgumentError, UnknownNameError
-from inspector.layer_args import normalize_args
-from inspector.layer_inspection import inspect_layer
-from inspector.layer_specs import LAYERS, CallStyle
+from inspector.lab.inspection import inspect_layer
+from inspector.layers.args import normalize_args
+from inspector.layers.specs import LAYERS, CallStyle
 
 
 def real_output_shapes(spec, args, shapes):
@@ -155,7 +155,7 @@ def test_unknown_layer_suggests():
 
 
 def test_memory_guard_refuses_before_allocating():
-    from inspector.memory_guard import DEFAULT_SHARE, free_memory
+    from inspector.core.memory_guard import DEFAULT_SHARE, free_memory
 
     # 60,000·60,000 + 60,000 parameters · 4 bytes ≈ 14.4 GB
     needed = (60_000 * 60_000 + 60_000) * 4
@@ -193,7 +193,7 @@ def test_defaults_are_torchs_own(name):
 
 
 def test_memory_budget_is_configurable(monkeypatch):
-    from inspector.memory_guard import budget_share, free_memory
+    from inspector.core.memory_guard import budget_share, free_memory
 
     free = free_memory(torch.device("cpu"))
     if free is None:

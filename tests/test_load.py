@@ -39,8 +39,14 @@ ARTIFACTS = ROOT / "tests" / "artifacts"
 # One session per model, all at once. cpu where a forward takes well under a second here, meta
 # (shapes only, no memory) where real weights would be big or slow: vgg11 is 0.5 GB, gpt_7b 27 GB.
 LOAD_MODELS = {
-    "mlp": "cpu", "lenet5": "cpu", "alexnet": "cpu", "resnet18": "cpu", "mobilenet_v2": "cpu", "resnet50": "cpu",
-    "vgg11": "meta", "gpt2": "meta",
+    "mlp": "cpu",
+    "lenet5": "cpu",
+    "alexnet": "cpu",
+    "resnet18": "cpu",
+    "mobilenet_v2": "cpu",
+    "resnet50": "cpu",
+    "vgg11": "meta",
+    "gpt2": "meta",
 }
 SESSION_MS = 150_000  # ten sessions share 2 cores: the last one may wait for all the others
 RENDER_MS = 90_000
@@ -156,8 +162,7 @@ class Traffic:
     def watch(self, page: object) -> None:
         page.on("request", lambda request: self._count(request.url))
         page.on("requestfailed", lambda request: self._fail(request.url, str(request.failure)))
-        page.on("response", lambda response: response.status >= 400 and self._fail(response.url,
-                                                                                    str(response.status)))
+        page.on("response", lambda response: response.status >= 400 and self._fail(response.url, str(response.status)))
 
     def _ours(self, url: str) -> bool:
         return url.startswith(self.server.url + "/")
@@ -215,8 +220,9 @@ class SessionResult:
     error: str | None = None
 
 
-async def inspect_session(browser: object, server: Server, result: SessionResult, traffic: Traffic,
-                          start: float) -> SessionResult:
+async def inspect_session(
+    browser: object, server: Server, result: SessionResult, traffic: Traffic, start: float
+) -> SessionResult:
     """One user: open the Model Inspector on `result.model` and wait for its total parameters."""
     model, device = result.model, result.device
     context, page = await open_page(browser, traffic)
@@ -244,8 +250,7 @@ def test_concurrent_sessions_get_correct_totals(streamlit_server: Server) -> Non
     started = time.monotonic()
 
     async def drive(browser: object) -> None:
-        sessions = [inspect_session(browser, streamlit_server, result, traffic, time.monotonic())
-                    for result in results]
+        sessions = [inspect_session(browser, streamlit_server, result, traffic, time.monotonic()) for result in results]
         await asyncio.gather(*sessions)
 
     with Monitor(streamlit_server) as monitor:
@@ -256,8 +261,16 @@ def test_concurrent_sessions_get_correct_totals(streamlit_server: Server) -> Non
     summary = {
         "sessions": len(results),
         "concurrent": True,
-        "models": {r.model: {"device": r.device, "expected": r.expected, "shown": r.shown, "seconds": r.seconds,
-                             "error": r.error} for r in results},
+        "models": {
+            r.model: {
+                "device": r.device,
+                "expected": r.expected,
+                "shown": r.shown,
+                "seconds": r.seconds,
+                "error": r.error,
+            }
+            for r in results
+        },
         "page_loads": traffic.page_loads,
         "http_requests": traffic.requests,
         "failed_requests": traffic.failed_requests,
@@ -294,14 +307,16 @@ def test_slow_inspection_does_not_block_another_session(streamlit_server: Server
         busy_context, busy = await open_page(browser, traffic)
         other_context, other = await open_page(browser, traffic)
         try:
-            await busy.goto(inspector_url(streamlit_server, SLOW_MODEL, size=SLOW_INPUT_BLOCK),
-                            wait_until="domcontentloaded")
+            await busy.goto(
+                inspector_url(streamlit_server, SLOW_MODEL, size=SLOW_INPUT_BLOCK), wait_until="domcontentloaded"
+            )
             spinner = busy.get_by_text(f"Building {ZOO[SLOW_MODEL].title} on cpu")
             await async_api.expect(spinner).to_be_visible(timeout=RENDER_MS)  # the slow run has started
             started = time.monotonic()
             await other.goto(f"{streamlit_server.url}/?layer=Conv2d", wait_until="domcontentloaded")
             await async_api.expect(other.locator(".st-key-lab-output h3")).to_have_text(
-                re.compile(r"^\(1, 1, \d+, \d+\)$"), timeout=RENDER_MS)  # torch's output shape for the default Conv2d
+                re.compile(r"^\(1, 1, \d+, \d+\)$"), timeout=RENDER_MS
+            )  # torch's output shape for the default Conv2d
             answered = time.monotonic() - started
             # the other session answered while the slow one is still at it
             still_busy = await spinner.is_visible() and await metric(busy, "Total parameters").count() == 0
@@ -324,8 +339,9 @@ def test_changing_the_model_cancels_a_slow_inspection(streamlit_server: Server) 
     async def drive(browser: object) -> dict[str, object]:
         context, page = await open_page(browser, traffic)
         try:
-            await page.goto(inspector_url(streamlit_server, SLOW_MODEL, size=SLOW_INPUT_CANCEL),
-                            wait_until="domcontentloaded")
+            await page.goto(
+                inspector_url(streamlit_server, SLOW_MODEL, size=SLOW_INPUT_CANCEL), wait_until="domcontentloaded"
+            )
             spinner = page.get_by_text(f"Building {ZOO[SLOW_MODEL].title} on cpu")
             await async_api.expect(spinner).to_be_visible(timeout=RENDER_MS)
             await page.wait_for_timeout(1_000)  # well into the forward pass
@@ -338,12 +354,11 @@ def test_changing_the_model_cancels_a_slow_inspection(streamlit_server: Server) 
             await async_api.expect(page).to_have_url(re.compile("model=mlp"), timeout=RENDER_MS)
             # the cancelled setting again, from scratch: a complete report, not a half-filled entry
             again = time.monotonic()
-            await page.goto(inspector_url(streamlit_server, SLOW_MODEL, size=SLOW_INPUT_CANCEL),
-                            wait_until="domcontentloaded")
-            await async_api.expect(metric(page, "Total parameters")).to_have_text(f"{slow_total:,}",
-                                                                                  timeout=SESSION_MS)
-            await async_api.expect(page.locator(".st-key-zoo-output h3")).to_have_text("(12, 1000)",
-                                                                                     timeout=RENDER_MS)
+            await page.goto(
+                inspector_url(streamlit_server, SLOW_MODEL, size=SLOW_INPUT_CANCEL), wait_until="domcontentloaded"
+            )
+            await async_api.expect(metric(page, "Total parameters")).to_have_text(f"{slow_total:,}", timeout=SESSION_MS)
+            await async_api.expect(page.locator(".st-key-zoo-output h3")).to_have_text("(12, 1000)", timeout=RENDER_MS)
             return {"new_model_after_s": round(cancelled_after, 2), "rerun_full_s": round(time.monotonic() - again, 2)}
         finally:
             await context.close()

@@ -10,8 +10,8 @@ import torch
 from conftest import assert_same_state, model_state
 from torch import nn
 
-from inspector.errors import DeviceUnavailableError, ForwardError, InvalidArgumentError, UnknownNameError
-from inspector.memory_estimate import (
+from inspector.core.errors import DeviceUnavailableError, ForwardError, InvalidArgumentError, UnknownNameError
+from inspector.planner.estimate import (
     LossName,
     _search,
     compute_loss,

@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from inspector.errors import InvalidArgumentError
-from inspector.output_size import (
+from inspector.core.errors import InvalidArgumentError
+from inspector.layers.output_size import (
     conv_output_shape,
     conv_output_size,
     conv_transpose_output_shape,

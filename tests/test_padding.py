@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from inspector.errors import InvalidArgumentError
-from inspector.padding import (
+from inspector.core.errors import InvalidArgumentError
+from inspector.layers.padding import (
     padding_for_target,
     padding_for_target_shape,
     same_padding,

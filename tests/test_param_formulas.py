@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from inspector.errors import InvalidArgumentError
-from inspector.param_formulas import (
+from inspector.core.errors import InvalidArgumentError
+from inspector.layers.param_formulas import (
     batchnorm_params,
     bilinear_params,
     conv_params,

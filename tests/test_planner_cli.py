@@ -9,10 +9,10 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from inspector.cli import main, run
-from inspector.memory_estimate import estimate_training_memory
+from inspector.planner.estimate import estimate_training_memory
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = ROOT / "app_pages" / "training_planner.py"
+PAGE = ROOT / "app_pages" / "planner.py"
 SMALL_MLP = '{"in_features": 20, "hidden": 16, "out_features": 5}'  # 421 parameters
 
 

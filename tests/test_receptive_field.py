@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from inspector.errors import InvalidArgumentError
-from inspector.receptive_field import WindowSpec, input_window, receptive_field
+from inspector.core.errors import InvalidArgumentError
+from inspector.layers.receptive_field import WindowSpec, input_window, receptive_field
 
 
 def build_layer(spec: WindowSpec, ndim: int, pool: bool) -> nn.Module:

@@ -13,9 +13,9 @@ import torch
 from torch import nn
 from torch._subclasses.fake_tensor import is_fake
 
-from inspector.errors import DeviceUnavailableError, ForwardError, InvalidArgumentError
-from inspector.memory_estimate import LossName, compute_loss, load_model, make_targets
-from inspector.train_step import measure_training_step
+from inspector.core.errors import DeviceUnavailableError, ForwardError, InvalidArgumentError
+from inspector.planner.estimate import LossName, compute_loss, load_model, make_targets
+from inspector.planner.train_step import measure_training_step
 
 SMALL_MLP = {"in_features": 20, "hidden": 16, "out_features": 5}  # 421 parameters
 LIVE: weakref.WeakSet[nn.Module] = weakref.WeakSet()

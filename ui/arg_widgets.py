@@ -11,9 +11,9 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from inspector.errors import InspectorError, InvalidArgumentError
-from inspector.layer_args import ArgKind, ArgSpec, ArgValue, parse_arg
-from inspector.layer_specs import LayerSpec
+from inspector.core.errors import InspectorError, InvalidArgumentError
+from inspector.layers.args import ArgKind, ArgSpec, ArgValue, parse_arg
+from inspector.layers.specs import LayerSpec
 from ui.query import url_value
 from ui.state import fixed_tr, plain, tr, tr_or, tr_text
 
@@ -31,7 +31,7 @@ def axis_names(spec: LayerSpec, args: dict[str, ArgValue]) -> tuple[str, ...]:
     """Return the spatial axes' letters from the layer's input labels: ('H', 'W') for Conv2d."""
     if not spec.spatial_ndim:
         return ("",)
-    return tuple(label.removesuffix("_in") for label in spec.input_dims(args)[-spec.spatial_ndim:])
+    return tuple(label.removesuffix("_in") for label in spec.input_dims(args)[-spec.spatial_ndim :])
 
 
 def label_of(arg: ArgSpec) -> str:
@@ -93,8 +93,7 @@ def init_args(spec: LayerSpec, axes: Sequence[str], problems: list[str]) -> None
             try:
                 states = widget_state(spec, arg, parse_arg(arg, raw), axes)
             except InspectorError as error:
-                problems.append(tr("query.bad_value", name=arg.name, value=plain(raw),
-                                   reason=plain(tr_text(error))))
+                problems.append(tr("query.bad_value", name=arg.name, value=plain(raw), reason=plain(tr_text(error))))
         for key, state in states.items():
             st.session_state.setdefault(key, state)
 
@@ -104,17 +103,32 @@ def _size_widget(spec: LayerSpec, arg: ArgSpec, axes: Sequence[str]) -> ArgValue
     numbers_off = False
     if arg.kind is ArgKind.PADDING:
         tr_now = fixed_tr()  # format_func runs again outside the session in AppTest
-        mode = st.radio(tr("lab.padding_mode", name=label), PAD_MODES, horizontal=True, key=f"{key}.mode",
-                        format_func=lambda m, tr=tr_now: tr(f"lab.padding_modes.{m}"), persist_state=PERSIST,
-                        help=help_text)
+        mode = st.radio(
+            tr("lab.padding_mode", name=label),
+            PAD_MODES,
+            horizontal=True,
+            key=f"{key}.mode",
+            format_func=lambda m, tr=tr_now: tr(f"lab.padding_modes.{m}"),
+            persist_state=PERSIST,
+            help=help_text,
+        )
         numbers_off = mode != "numbers"
     if arg.kind is ArgKind.OPTIONAL_SIZE:
         numbers_off = st.checkbox(tr("lab.stride_auto", name=label), key=f"{key}.auto", persist_state=PERSIST)
     values = []
     for index, (column, axis) in enumerate(zip(st.columns(len(axes)), axes, strict=True)):
-        values.append(column.number_input(
-            f"{label} ({axis})" if axis else label, min_value=int(arg.minimum or 0), max_value=int(arg.maximum),
-            step=1, key=f"{key}.{index}", disabled=numbers_off, help=help_text, persist_state=PERSIST))
+        values.append(
+            column.number_input(
+                f"{label} ({axis})" if axis else label,
+                min_value=int(arg.minimum or 0),
+                max_value=int(arg.maximum),
+                step=1,
+                key=f"{key}.{index}",
+                disabled=numbers_off,
+                help=help_text,
+                persist_state=PERSIST,
+            )
+        )
     if numbers_off:
         return st.session_state[f"{key}.mode"] if arg.kind is ArgKind.PADDING else None
     return values[0] if len(set(values)) == 1 else tuple(values)
@@ -130,14 +144,16 @@ def arg_widget(spec: LayerSpec, arg: ArgSpec, axes: Sequence[str]) -> ArgValue:
         return st.number_input(label, min_value=int(arg.minimum), max_value=int(arg.maximum), step=1, **common)
     if arg.kind is ArgKind.FLOAT:
         step = arg.default if 0 < float(arg.default) < 0.05 else 0.05  # eps steps by its own size
-        return st.number_input(label, min_value=float(arg.minimum), max_value=float(arg.maximum), step=step,
-                               format="%g", **common)
+        return st.number_input(
+            label, min_value=float(arg.minimum), max_value=float(arg.maximum), step=step, format="%g", **common
+        )
     if arg.kind is ArgKind.BOOL:
         return st.checkbox(label, **common)
     if arg.kind is ArgKind.CHOICE:
         return st.selectbox(label, arg.choices, **common)
-    return st.text_input(label, placeholder=tr("lab.none_placeholder") if arg.kind is ArgKind.OPTIONAL_INT else "",
-                         **common)
+    return st.text_input(
+        label, placeholder=tr("lab.none_placeholder") if arg.kind is ArgKind.OPTIONAL_INT else "", **common
+    )
 
 
 def url_form(arg: ArgSpec, value: ArgValue) -> str | None:

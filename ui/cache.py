@@ -14,18 +14,20 @@ from dataclasses import dataclass
 import streamlit as st
 from torch import nn
 
-from inspector.dtypes import resolve_dtype
-from inspector.layer_inspection import LayerInspection, inspect_layer
-from inspector.model_inspection import inspect_model
-from inspector.report import ModelReport
-from inspector.torchinfo_text import torchinfo_summary
-from inspector.zoo import build_zoo_model, get_zoo_entry, zoo_options
+from inspector.core.dtypes import resolve_dtype
+from inspector.core.report import ModelReport
+from inspector.lab.inspection import LayerInspection, inspect_layer
+from inspector.model.inspection import inspect_model
+from inspector.model.torchinfo_text import torchinfo_summary
+from inspector.model.zoo import build_zoo_model, get_zoo_entry, zoo_options
 
 try:  # the session's stop/rerun check (Streamlit >= 1.5x); without it a run stops only at a Streamlit call
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_run_yield_check
 except ImportError:  # pragma: no cover - other Streamlit versions
+
     def get_run_yield_check() -> None:
         return None
+
 
 Options = tuple[tuple[str, object], ...]
 
@@ -66,8 +68,9 @@ def cancellable(model: nn.Module) -> Iterator[None]:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def layer_inspection(layer_type: str, args: Options, input_shape: tuple[int, ...] | None, device: str,
-                     dtype: str) -> LayerInspection:
+def layer_inspection(
+    layer_type: str, args: Options, input_shape: tuple[int, ...] | None, device: str, dtype: str
+) -> LayerInspection:
     """Return `inspect_layer` for these settings (cached: a revisited setting is instant)."""
     return inspect_layer(layer_type, dict(args), input_shape, device, dtype)
 
@@ -89,13 +92,15 @@ def model_report(name: str, options: Options, input_size: tuple[int, ...], devic
     """Return the report of the cached zoo model on `input_size`."""
     built, entry = zoo_model(name, options, device, dtype), get_zoo_entry(name)
     with built.lock, cancellable(built.model):
-        return inspect_model(built.model, input_size=input_size, device=device, input_dtype=entry.input_dtype,
-                             name=entry.name)
+        return inspect_model(
+            built.model, input_size=input_size, device=device, input_dtype=entry.input_dtype, name=entry.name
+        )
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def torchinfo_text(name: str, options: Options, input_size: tuple[int, ...], device: str, dtype: str,
-                   depth: int) -> str:
+def torchinfo_text(
+    name: str, options: Options, input_size: tuple[int, ...], device: str, dtype: str, depth: int
+) -> str:
     """Return torchinfo's summary of the cached zoo model, as text."""
     built, entry = zoo_model(name, options, device, dtype), get_zoo_entry(name)
     floating = entry.input_dtype.is_floating_point  # float inputs follow the model's dtype, token ids do not

@@ -7,8 +7,8 @@ from typing import TypeVar
 
 import streamlit as st
 
-from inspector.errors import InspectorError
-from inspector.i18n import error_text
+from inspector.core.errors import InspectorError
+from inspector.core.i18n import error_text
 from ui.state import lang, plain, tr
 
 T = TypeVar("T")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import streamlit as st
 
-from inspector.i18n import DEFAULT_LANG, available_languages, language_for_locale
+from inspector.core.i18n import DEFAULT_LANG, available_languages, language_for_locale
 from ui.state import DEFAULT_DEVICE, DEFAULT_DTYPE, device, dtype, lang, plain, tr
 
 

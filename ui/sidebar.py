@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from inspector.devices import available_devices, cuda_visible_devices
-from inspector.dtypes import FLOATING
-from inspector.i18n import available_languages, t
+from inspector.core.devices import available_devices, cuda_visible_devices
+from inspector.core.dtypes import FLOATING
+from inspector.core.i18n import available_languages, t
 from ui.query import init_choice
 from ui.state import DEFAULT_DEVICE, DEFAULT_DTYPE, plain, tr
 
@@ -19,11 +19,17 @@ def render_sidebar(problems: list[str]) -> None:
     init_choice("dtype", "dtype", dtypes, DEFAULT_DTYPE, problems)
     with st.sidebar:
         languages = available_languages()
-        st.selectbox(tr("sidebar.language"), languages, format_func=lambda code: t("lang.name", code), key="lang",
-                     help=tr("sidebar.language_help"))
+        st.selectbox(
+            tr("sidebar.language"),
+            languages,
+            format_func=lambda code: t("lang.name", code),
+            key="lang",
+            help=tr("sidebar.language_help"),
+        )
         st.subheader(tr("sidebar.heading"))
-        st.selectbox(tr("sidebar.device"), list(devices), format_func=devices.get, key="device",
-                     help=tr("sidebar.device_help"))
+        st.selectbox(
+            tr("sidebar.device"), list(devices), format_func=devices.get, key="device", help=tr("sidebar.device_help")
+        )
         visible = cuda_visible_devices()
         shown = tr("sidebar.cuda_unset") if visible is None else f"`{plain(visible) or '∅'}`"
         st.caption(tr("sidebar.cuda_visible", value=shown))

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from inspector.errors import InspectorError
-from inspector.i18n import DEFAULT_LANG, error_text, has_message, localized, t
+from inspector.core.errors import InspectorError
+from inspector.core.i18n import DEFAULT_LANG, error_text, has_message, localized, t
 
 DEFAULT_DEVICE = "cpu"
 DEFAULT_DTYPE = "float32"

@@ -1,0 +1,49 @@
+"""Checkpoint Inspector: a .safetensors/.pt file's tensors as a module tree, and whether it fits a model."""
+
+from collections.abc import Callable
+from functools import partial
+
+import streamlit as st
+
+from inspector.checkpoint.match import example_checkpoint, inspect_checkpoint_bytes
+from models import ZOO
+from ui.checkpoint.views import render_summary, render_tensors, render_tree
+from ui.errors import attempt
+from ui.state import fixed_tr, fixed_tr_or, tr
+
+EXAMPLES = ("mlp", "lenet5", "resnet18")
+st.title(tr("checkpoint.title"))
+st.caption(tr("checkpoint.intro"))
+
+
+def model_title(name: str, tr: Callable[..., str], tr_or: Callable[[str, str], str]) -> str:
+    return tr("checkpoint.none") if not name else tr_or(f"zoo.{name}.title", ZOO[name].title)
+
+
+titles = partial(model_title, tr=fixed_tr(), tr_or=fixed_tr_or())  # format_func: see ui.state.fixed_tr
+
+
+left, right = st.columns([1, 3], gap="large")
+with left:
+    kinds = ["safetensors", "pt", "pth", "bin", "ckpt"]
+    upload = st.file_uploader(tr("checkpoint.upload"), kinds, key="ckpt.upload", help=tr("checkpoint.upload_help"))
+    example = st.selectbox(
+        tr("checkpoint.example"), ["", *EXAMPLES], key="ckpt.example", format_func=titles,
+        help=tr("checkpoint.example_help"),
+    )  # fmt: skip
+    against = st.selectbox(tr("checkpoint.against"), ["", *ZOO], key="ckpt.against", format_func=titles)
+    depth = st.slider(tr("checkpoint.depth"), 1, 6, 2, key="ckpt.depth")
+
+with right:
+    source = (upload.name, upload.getvalue()) if upload is not None else None
+    if source is None and example:
+        source = attempt(example_checkpoint, example)
+    if source is None:
+        st.info(tr("checkpoint.empty"), icon=":material/upload_file:")
+    else:
+        with st.spinner(tr("checkpoint.spinner", name=source[0])):
+            result = attempt(inspect_checkpoint_bytes, source[0], source[1], against or None)
+        if result is not None:
+            render_summary(*result)
+            render_tree(result[0], depth)
+            render_tensors(result[0])

@@ -1,0 +1,111 @@
+"""Initialisation explorer: what a scheme does to the weights, and to activations and gradients through depth."""
+
+import streamlit as st
+
+from inspector.init.charts import DepthMetric, depth_figure, histogram_figure
+from inspector.init.models import DEEP_MODELS, model_names
+from inspector.init.report import InitComparison, compare_with_default
+from inspector.init.schemes import SCHEMES, BiasInit, FanMode, InitScheme, Nonlinearity
+from models.deep import ActivationFunction
+from ui.errors import attempt
+from ui.state import fixed_tr, lang, plain, tr, tr_text
+
+CHOICES = {"mode": list(FanMode), "nonlinearity": list(Nonlinearity)}
+AUTO = "auto"  # no --bias: zeros, or PyTorch's default under the default scheme
+st.session_state.setdefault("init_model", "deep_mlp")
+st.session_state.setdefault("init_scheme", InitScheme.KAIMING_NORMAL.value)
+for key, value in {
+    "depth": 20,
+    "width": 256,
+    "channels": 16,
+    "activation": "relu",
+    "bias": AUTO,
+    "seed": 0,
+    "batch": 16,
+}.items():
+    st.session_state.setdefault(f"init_{key}", value)
+for scheme, info in SCHEMES.items():  # one widget per scheme and argument: each keeps torch's defaults
+    for name, default in info.arguments:
+        st.session_state.setdefault(f"init_{scheme}_{name}", 0.1 if default is None else default)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def explore(
+    model: str, options: tuple, scheme: str, arguments: tuple, bias: str | None, seed: int, batch: int
+) -> InitComparison:
+    return compare_with_default(
+        model, scheme, options=dict(options), seed=seed, batch=batch, bias=bias, **dict(arguments)
+    )
+
+
+st.title(tr("init.title"))
+st.caption(tr("init.intro"))
+left, right = st.columns(2)
+with left:
+    model = st.selectbox(
+        tr("init.model"), model_names(skip_families=("transformer",)), key="init_model", help=tr("init.model_help")
+    )
+    options = {}
+    if model in DEEP_MODELS:
+        width_name = "width" if model == "deep_mlp" else "channels"
+        options["depth"] = st.number_input(tr("init.depth"), 1, 100, key="init_depth")
+        options[width_name] = st.number_input(tr(f"init.{width_name}"), 1, 1024, key=f"init_{width_name}")
+        options["activation"] = st.selectbox(tr("init.activation"), list(ActivationFunction), key="init_activation")
+    batch = st.number_input(tr("init.batch"), 1, 256, key="init_batch")
+    seed = st.number_input(tr("init.seed"), 0, 2**31 - 1, key="init_seed")
+with right:
+    scheme = st.selectbox(tr("init.scheme"), list(InitScheme), key="init_scheme", help=tr("init.scheme_help"))
+    arguments = {}
+    for name, _default in SCHEMES[InitScheme(scheme)].arguments:
+        key = f"init_{scheme}_{name}"
+        if name in CHOICES:
+            arguments[name] = st.selectbox(name, CHOICES[name], key=key)
+        else:
+            arguments[name] = st.number_input(name, key=key, format="%g", step=0.01)
+    tr_now = fixed_tr()  # format_func runs again outside the session in AppTest
+    bias = st.selectbox(
+        tr("init.bias"),
+        [AUTO, *BiasInit],
+        key="init_bias",
+        format_func=lambda value, tr=tr_now: tr(f"init.bias_{value}"),
+    )
+
+result = attempt(
+    explore,
+    model,
+    tuple(sorted(options.items())),
+    scheme,
+    tuple(arguments.items()),
+    None if bias == AUTO else str(bias),
+    int(seed),
+    int(batch),
+)
+if result is None:
+    st.stop()
+
+st.caption(" · ".join([tr("init.loss", loss=result.chosen.loss), *(tr_text(note) for note in result.chosen.notes)]))
+st.subheader(tr("init.depth_heading"))
+st.caption(tr("init.depth_caption"))
+for column, metric in zip(st.columns(2), DepthMetric, strict=True):
+    column.plotly_chart(depth_figure(result.chosen, result.default, metric, lang()))
+
+st.subheader(tr("init.histogram_heading"))
+layers = {layer.name: layer for layer in result.chosen.initialised_layers()}
+shown = st.selectbox(tr("init.histogram_layer"), list(layers), key="init_histogram_layer")
+layer = layers.get(shown) or next(iter(layers.values()))
+st.plotly_chart(histogram_figure(layer, lang()))
+st.markdown(
+    tr(
+        "init.formula",
+        formula=plain(layer.theory.formula),
+        mean=f"{layer.weight_mean:.4g}",
+        std=f"{layer.weight_std:.4g}",
+    )
+)
+
+st.subheader(tr("init.code_heading"))
+st.code(result.code, language="python")
+with st.expander(tr("init.table_heading")):
+    st.dataframe(
+        [{k: v for k, v in row.to_dict().items() if k not in ("theory", "histogram")} for row in result.chosen.layers]
+    )

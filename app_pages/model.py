@@ -1,0 +1,58 @@
+"""Model Inspector: a zoo model's every layer, its shapes, parameters and FLOPs, with charts."""
+
+import streamlit as st
+
+from models import ZOO
+from ui import cache
+from ui.errors import attempt, show_problems
+from ui.model import views
+from ui.model.widgets import depth_slider, init_options, input_widget, option_widget, options_url, requested_input
+from ui.query import init_choice, write_url
+from ui.state import device, dtype, fixed_tr_or, tr, tr_or
+
+problems: list[str] = []
+init_choice("zoo.model", "model", list(ZOO), "alexnet", problems)
+st.title(tr("model.title"))
+st.caption(tr("model.intro"))
+notice = st.container()
+
+settings, results = st.columns([1, 3], gap="large")
+with settings:
+    tr_or_now = fixed_tr_or()  # format_func runs again outside the session in AppTest
+    model = st.selectbox(
+        tr("model.model"),
+        list(ZOO),
+        key="zoo.model",
+        help=tr("model.model_help"),
+        format_func=lambda name, tr_or=tr_or_now: tr_or(f"zoo.{name}.title", ZOO[name].title),
+    )
+    entry = ZOO[model]
+    st.caption(tr_or(f"zoo.{model}.description", entry.description))
+    init_options(entry, problems)
+    options = {option.name: option_widget(entry, option) for option in entry.options}
+    option_items = tuple(options.items())
+    input_text = input_widget(entry, option_items, problems)
+
+url = {"model": model, **options_url(entry, options)}
+if input_text.strip():
+    url["input"] = input_text.strip()
+
+with results:
+    input_size = attempt(requested_input, model, option_items, input_text)
+    report = None
+    if input_size is not None:
+        with st.spinner(tr("model.spinner", model=entry.title, device=device())):
+            report = attempt(cache.model_report, model, option_items, input_size, device(), dtype())
+    if report is not None:
+        with settings:
+            depth = depth_slider(report, problems)
+        url["depth"] = str(depth)
+        views.render_metrics(report)
+        views.render_table(report, depth)
+        views.render_charts(report, depth)
+        views.render_downloads(report, depth)
+        views.render_torchinfo(model, option_items, input_size, device(), dtype(), depth, report)
+
+with notice:
+    show_problems(problems)
+write_url(url)

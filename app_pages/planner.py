@@ -1,0 +1,175 @@
+"""Training planner: memory by part, the largest batch for a budget, and real measured training steps."""
+
+import streamlit as st
+
+from inspector.core.devices import available_devices, cuda_visible_devices
+from inspector.core.shapes import parse_sizes
+from inspector.core.units import binary_bytes
+from inspector.planner.charts import batch_curve_figure, breakdown_figure
+from inspector.planner.estimate import (
+    BUDGET_PRESETS,
+    MAX_BATCH_SIZE,
+    BatchSearch,
+    LossName,
+    MemoryEstimate,
+    OptimizerName,
+    Precision,
+    estimate_training_memory,
+    largest_batch_size,
+)
+from inspector.planner.train_step import measure_training_step, visible_gpus
+from models import ZOO
+from ui.errors import attempt
+from ui.state import lang, plain, tr, tr_text
+
+DEVICES = [info.name for info in available_devices() if info.name != "meta"]  # a real step needs memory
+DEFAULTS = {
+    "model": "resnet18",
+    "sample": "",
+    "batch": 32,
+    "precision": "fp32",
+    "optimizer": "adam",
+    "loss": "cross_entropy",
+    "budget": "24 GB",
+    "device": "cpu",
+    "steps": 3,
+    "warmup": 1,
+    "lr": 0.001,
+    "dataset": 50_000,
+    "epochs": 1,
+    "misplace": False,
+    "stop": False,
+}
+for name, value in DEFAULTS.items():
+    st.session_state.setdefault(f"planner_{name}", value)
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def plan(
+    model: str, sample: str, batch: int, choices: tuple, budget: str, device: str
+) -> tuple[MemoryEstimate, BatchSearch]:
+    size = parse_sizes(sample) if sample.strip() else None
+    kwargs = dict(zip(("precision", "optimizer", "loss"), choices, strict=True))
+    estimate = estimate_training_memory(model, size, batch, device=device, **kwargs)
+    return estimate, largest_batch_size(model, size, budget, device=device, **kwargs)
+
+
+def use_preset() -> None:
+    st.session_state["planner_budget"] = st.session_state["planner_preset"]
+
+
+st.title(tr("planner.title"))
+st.caption(tr("planner.intro"))
+left, right = st.columns([1, 2])
+with left:
+    model = st.selectbox(tr("planner.model"), list(ZOO), key="planner_model")
+    sample = st.text_input(tr("planner.sample"), key="planner_sample", help=tr("planner.sample_help"))
+    batch = st.number_input(tr("planner.batch"), 1, MAX_BATCH_SIZE, key="planner_batch")
+    choices = (
+        st.selectbox(
+            tr("planner.precision"), list(Precision), key="planner_precision", help=tr("planner.precision_help")
+        ),
+        st.selectbox(tr("planner.optimizer"), list(OptimizerName), key="planner_optimizer"),
+        st.selectbox(tr("planner.loss"), list(LossName), key="planner_loss"),
+    )
+    st.radio(
+        tr("planner.presets"),
+        [*BUDGET_PRESETS, "device"],
+        index=None,
+        horizontal=True,
+        key="planner_preset",
+        on_change=use_preset,
+    )
+    budget = st.text_input(tr("planner.budget"), key="planner_budget", help=tr("planner.budget_help"))
+    device = st.selectbox(tr("planner.device"), DEVICES, key="planner_device", help=tr("planner.device_help"))
+    steps = st.number_input(tr("planner.steps"), 1, 10_000, key="planner_steps")
+    warmup = st.number_input(tr("planner.warmup"), 0, 1_000, key="planner_warmup")
+    lr = st.number_input(tr("planner.lr"), 1e-8, 10.0, key="planner_lr", format="%g")
+    dataset = st.number_input(tr("planner.dataset"), 1, 10**12, key="planner_dataset")
+    epochs = st.number_input(tr("planner.epochs"), 1, 100_000, key="planner_epochs")
+    misplace = st.toggle(tr("planner.misplace"), key="planner_misplace", help=tr("planner.misplace_help"))
+    run = st.button(tr("planner.run"), type="primary", key="planner_run")
+    st.button(
+        tr("planner.stop"), key="planner_stop_button", on_click=lambda: st.session_state.update(planner_stop=True)
+    )
+
+with right:
+    planned = attempt(plan, model, sample, int(batch), choices, budget, device)
+    if planned is None:
+        st.stop()
+    estimate, search = planned
+    if run:
+        st.session_state["planner_stop"] = False
+        bar = st.progress(0.0, text=tr("planner.progress", done=0, total=int(warmup + steps)))
+        result = attempt(
+            measure_training_step,
+            model,
+            input_size=parse_sizes(sample) if sample.strip() else None,
+            batch_size=int(batch),
+            device=device,
+            **dict(zip(("precision", "optimizer", "loss"), choices, strict=True)),
+            lr=lr,
+            steps=int(steps),
+            warmup=int(warmup),
+            dataset_size=int(dataset),
+            epochs=int(epochs),
+            misplace_input=misplace,
+            progress_callback=lambda done, total: bar.progress(
+                done / total, text=tr("planner.progress", done=done, total=total)
+            ),
+            should_stop=lambda: st.session_state.get("planner_stop", False),
+        )
+        st.session_state["planner_result"] = result
+    result = st.session_state.get("planner_result")
+    columns = st.columns(3)
+    columns[0].metric(tr("planner.total"), binary_bytes(estimate.total))
+    columns[1].metric(tr("planner.largest", budget=binary_bytes(search.budget_bytes)), f"{search.largest_batch:,}")
+    if result is not None:
+        columns[2].metric(
+            tr("planner.measured"),
+            binary_bytes(result.measured_peak_bytes or 0),
+            None if result.difference_percent is None else f"{result.difference_percent:+.1f}%",
+            delta_color="off",
+            help=plain(tr_text(result.peak_method)),
+        )
+    chart_left, chart_right = st.columns(2)
+    chart_left.plotly_chart(breakdown_figure(estimate, result.measured_peak_bytes if result else None, lang()))
+    chart_right.plotly_chart(batch_curve_figure(search, lang()))
+    if result is not None:
+        st.subheader(tr("planner.step_heading", model=result.model, device=result.device, batch=result.batch_size))
+        st.markdown(
+            tr(
+                "planner.step_numbers",
+                step=f"{result.seconds_per_step or 0:.3f}",
+                rate=f"{result.samples_per_second or 0:,.1f}",
+                steps=f"{result.steps_per_epoch:,}",
+                epoch=f"{(result.epoch_seconds or 0) / 60:,.1f}",
+                epochs=result.epochs,
+                total=f"{(result.total_seconds or 0) / 3600:,.2f}",
+                stopped=tr("planner.stopped") if result.stopped else "",
+            )
+        )
+        if result.placement is not None:
+            st.dataframe(
+                [
+                    {
+                        tr("planner.col_tensor"): tr(f"planner.tensor.{name}"),
+                        tr("planner.col_device"): ", ".join(devices),
+                    }
+                    for name, devices in vars(result.placement).items()
+                ],
+                hide_index=True,
+            )
+        if result.misplaced is not None:
+            st.markdown(
+                tr("planner.misplaced", input=result.misplaced.input_device, model=result.misplaced.model_device)
+            )
+            st.code(result.misplaced.torch_message or tr("planner.no_error"), language="text")
+            st.code(result.misplaced.fix, language="python")
+    st.caption(
+        tr(
+            "planner.gpus",
+            visible=cuda_visible_devices() or tr("sidebar.cuda_unset"),
+            gpus=", ".join(f"{g.index} → {g.physical} ({g.name})" for g in visible_gpus()) or "—",
+        )
+    )

@@ -1,0 +1,120 @@
+"""`python -m inspector build spec.json`: inspect a network spec, and let the shape doctor fix it.
+
+A spec that fits prints the same report as `model` (table, json, csv, markdown). One that does not
+is a user error: one line naming the layer, the reason with both shapes, and the fixes (exit 2).
+`--fix` applies the first fix until the spec fits and prints the fixed spec as JSON (the fixes
+applied go to stderr, so stdout can be redirected to a file). `--code` prints the PyTorch code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from inspector.builder.build import build_network, fix_until_fits, propagate
+from inspector.builder.code import CodeStyle, generate_code
+from inspector.builder.templates import TEMPLATES, template_spec
+from inspector.core.errors import ForwardError, InvalidArgumentError
+from inspector.core.formatting import OutputFormat, parse_format, render_report
+from inspector.core.i18n import DEFAULT_LANG, localized, t
+from inspector.core.messages import NONE, Message
+from inspector.core.shapes import format_shape_tree
+from inspector.doctor.diagnose import Diagnosis
+from inspector.layers.network_spec import MAX_SPEC_BYTES, NetworkSpec
+from inspector.model.inspection import inspect_model
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    """Add the `build` subcommand."""
+    build = commands.add_parser("build", help="inspect a network spec (JSON file or template name); doctor it")
+    build.add_argument("spec", help=f"a spec JSON file, '-' for stdin, or a template: {', '.join(TEMPLATES)}")
+    build.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or meta (default cpu)")
+    build.add_argument("--dtype", default=None, help="float32, float64, float16 or bfloat16")
+    build.add_argument("--format", default="table", help=f"one of {', '.join(OutputFormat)} (default table)")
+    build.add_argument("--fix", action="store_true", help="apply the doctor's first fix until it fits; print the spec")
+    build.add_argument("--code", default=None, help=f"print the network as PyTorch code: {' or '.join(CodeStyle)}")
+    build.set_defaults(handler=run_build)
+
+
+def load_spec(source: str) -> NetworkSpec:
+    """Return the spec in file `source` ('-' reads stdin), or the template of that name."""
+    if source == "-":
+        return NetworkSpec.from_json(sys.stdin.read(MAX_SPEC_BYTES + 1))
+    path = Path(source)
+    if not path.exists() and source in TEMPLATES:
+        return template_spec(source)
+    try:
+        with path.open("rb") as handle:
+            text = handle.read(MAX_SPEC_BYTES + 1)
+    except OSError as error:
+        raise InvalidArgumentError(
+            f"cannot read the spec {source!r}: {error.strerror}",
+            f"give a JSON file or a template name: {', '.join(TEMPLATES)}",
+        ) from None
+    return NetworkSpec.from_json(text)
+
+
+def does_not_fit(diagnosis: Diagnosis) -> ForwardError:
+    """Return the one-line error for a spec whose layer `diagnosis` names cannot take its input."""
+    fixes = NONE
+    if any(fix.applicable for fix in diagnosis.fixes):
+        fixes = Message("; --fix applies the first", "cli.build.fix_first")
+    shape = format_shape_tree(list(diagnosis.input_shape))
+    hint = diagnosis.hint()
+    return ForwardError(
+        f"layers[{diagnosis.layer_index}] {diagnosis.layer_name} ({diagnosis.layer_type}) cannot take its input "
+        f"{shape}",
+        hint + fixes,
+        module_name=diagnosis.layer_name,
+        module_type=diagnosis.layer_type,
+        input_shape=list(diagnosis.input_shape),
+        torch_message=diagnosis.torch_message,
+        key="spec_does_not_fit",
+        params={
+            "index": diagnosis.layer_index,
+            "name": diagnosis.layer_name,
+            "type": diagnosis.layer_type,
+            "shape": shape,
+            "hint": hint,
+            "fixes": fixes,
+        },
+    )
+
+
+def run_build(args: argparse.Namespace) -> str:
+    """Return the output of `build`; raises InspectorError (exit 2) for a bad spec or one that does not fit."""
+    output_format = parse_format(args.format)
+    lang = getattr(args, "lang", DEFAULT_LANG)
+    spec = load_spec(args.spec)
+    if args.fix:
+        return _fixed(spec, args.device, args.dtype, lang)
+    result = propagate(spec, args.device, args.dtype)
+    if result.diagnosis is not None:
+        raise does_not_fit(result.diagnosis)
+    if args.code is not None:
+        return generate_code(spec, args.code, result)
+    model = build_network(spec, args.device, args.dtype)
+    name = Path(args.spec).stem if args.spec not in TEMPLATES else args.spec
+    report = inspect_model(
+        model, spec.input_shape, device=args.device, dtype=args.dtype, input_dtype=spec.input_dtype, name=name
+    )
+    return render_report(report, output_format, lang=lang)
+
+
+def _fixed(spec: NetworkSpec, device: str, dtype: str | None, lang: str = DEFAULT_LANG) -> str:
+    fixed, applied, result = fix_until_fits(spec, device, dtype)
+    for fix in applied:
+        sys.stderr.write(t("cli.build.applied", lang, fix=localized(fix.description, lang)) + "\n")
+    if result.diagnosis is not None:
+        error = does_not_fit(result.diagnosis)
+        done = NONE
+        if applied:
+            done = Message(f" after {len(applied)} fix(es)", "cli.build.after_fixes", count=len(applied))
+        raise ForwardError(
+            f"{error.message}{done}, and no fix applies",
+            error.hint,
+            key="spec_no_fix",
+            params={"error": error, "done": done},
+        )
+    return fixed.to_json()

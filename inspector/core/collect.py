@@ -1,0 +1,136 @@
+"""Runs one forward pass with hooks under FlopCounterMode and records what each module saw.
+
+This is the one place that runs a model: shapes come from the real outputs, FLOPs from
+`torch.utils.flop_counter.FlopCounterMode` (through `inspector.core.flops.FlopCounter`); each module's
+count is the counter's total after its forward minus the total before, so it equals what
+FlopCounterMode attributes to that call.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from inspector.core.flops import FlopCounter
+from inspector.core.shapes import ShapeTree, shape_tree
+
+
+@dataclass
+class ModuleRecord:
+    """What the hooks saw of one module (first call's shapes; FLOPs summed over calls)."""
+
+    input_shape: ShapeTree = None
+    output_shape: ShapeTree = None
+    flops: int = 0
+    calls: int = 0
+    open_counts: list[int] = field(default_factory=list)
+
+
+@dataclass
+class ForwardTrace:
+    """The result of one traced forward: the output, the records by module name, total FLOPs."""
+
+    output: object
+    records: dict[str, ModuleRecord]
+    total_flops: int
+
+
+class ForwardFailure(Exception):
+    """The forward raised; carries the innermost module that was running and its input."""
+
+    def __init__(self, module_name: str, module: nn.Module, input_shape: ShapeTree, error: Exception) -> None:
+        super().__init__(str(error))
+        self.module_name = module_name
+        self.module = module
+        self.input_shape = input_shape
+        self.error = error
+
+
+def _inputs_tree(args: tuple, kwargs: dict) -> ShapeTree:
+    if kwargs and not args:
+        return shape_tree(kwargs)
+    tree = shape_tree(args[0] if len(args) == 1 else list(args))
+    if kwargs:
+        return {"args": tree, "kwargs": shape_tree(kwargs)}
+    return tree
+
+
+# torch's attention fast-path switch is process-wide, and the app inspects from several threads:
+# the first inspection to start turns it off, the last to finish restores what it was.
+_FASTPATH_LOCK = threading.Lock()
+_fastpath_users = 0
+_fastpath_before = True
+
+
+@contextmanager
+def _unfused_attention() -> Iterator[None]:
+    """Run nn.MultiheadAttention/TransformerEncoderLayer unfused inside the block.
+
+    Their fused fast path (eval mode, no grad) is one opaque op that FlopCounterMode counts as 0
+    FLOPs; the unfused ops show attention's real cost.
+    """
+    global _fastpath_users, _fastpath_before
+    with _FASTPATH_LOCK:
+        if _fastpath_users == 0:
+            _fastpath_before = torch.backends.mha.get_fastpath_enabled()
+            torch.backends.mha.set_fastpath_enabled(False)
+        _fastpath_users += 1
+    try:
+        yield
+    finally:
+        with _FASTPATH_LOCK:
+            _fastpath_users -= 1
+            if _fastpath_users == 0:
+                torch.backends.mha.set_fastpath_enabled(_fastpath_before)
+
+
+def trace_forward(model: nn.Module, call: Callable[[], object]) -> ForwardTrace:
+    """Return the output of `call()` (which runs `model`), with per-module shapes and FLOPs.
+
+    The hooks are always removed, also when the forward fails; a failure is raised as
+    ForwardFailure naming the innermost module still running.
+    """
+    names = {id(module): name for name, module in model.named_modules()}
+    records = {name: ModuleRecord() for name in names.values()}
+    running: list[tuple[str, ShapeTree]] = []
+    counter = FlopCounter()
+
+    def before(module: nn.Module, args: tuple, kwargs: dict) -> None:
+        name = names[id(module)]
+        record = records[name]
+        tree = _inputs_tree(args, kwargs)
+        if record.calls == 0:
+            record.input_shape = tree
+        record.open_counts.append(counter.get_total_flops())
+        running.append((name, tree))
+
+    def after(module: nn.Module, args: tuple, kwargs: dict, output: object) -> None:
+        name = names[id(module)]
+        record = records[name]
+        if record.calls == 0:
+            record.output_shape = shape_tree(output)
+        record.calls += 1
+        record.flops += counter.get_total_flops() - record.open_counts.pop()
+        running.pop()
+
+    handles = []
+    try:
+        for module in model.modules():
+            handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
+            handles.append(module.register_forward_hook(after, with_kwargs=True))
+        try:
+            with _unfused_attention(), counter, torch.no_grad():
+                output = call()
+        except Exception as error:
+            name, tree = running[-1] if running else ("", None)
+            module = model.get_submodule(name) if running else model
+            raise ForwardFailure(name, module, tree, error) from error
+    finally:
+        for handle in handles:
+            handle.remove()
+    return ForwardTrace(output, records, counter.get_total_flops())

@@ -1,0 +1,144 @@
+"""`python -m inspector init MODEL --scheme S …`: what an initialisation scheme does, layer by layer.
+
+MODEL is deep_mlp, deep_cnn or a zoo model. Deep-stack options have their own flags (--depth,
+--width, --channels, --activation, …); a zoo model's options go in --kwargs as JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+
+from inspector.core.errors import InvalidArgumentError
+from inspector.core.formatting import OutputFormat, display_width, pad, parse_format
+from inspector.core.i18n import DEFAULT_LANG, t
+from inspector.init.report import InitReport, LayerInit, init_report
+from inspector.init.schemes import BiasInit, FanMode, InitScheme, Nonlinearity
+from inspector.model.zoo import parse_kwargs
+
+_DEEP_FLAGS = (
+    ("--depth", int, "layers of deep_mlp / deep_cnn"),
+    ("--width", int, "deep_mlp's layer width"),
+    ("--channels", int, "deep_cnn's channels"),
+    ("--activation", str, "relu, leaky_relu, tanh, sigmoid, gelu, selu or identity"),
+    ("--in-features", int, "deep_mlp's input features"),
+    ("--in-channels", int, "deep_cnn's input channels"),
+    ("--image-size", int, "deep_cnn's image side"),
+)
+_SCHEME_FLAGS = (
+    ("--gain", float, "xavier_*, orthogonal"),
+    ("--mode", str, f"kaiming_*: {', '.join(FanMode)}"),
+    ("--nonlinearity", str, f"kaiming_*: {', '.join(Nonlinearity)}"),
+    ("--a", float, "uniform/trunc_normal lower end; kaiming's leaky_relu slope"),
+    ("--b", float, "uniform/trunc_normal upper end"),
+    ("--mean", float, "normal, trunc_normal"),
+    ("--std", float, "normal, trunc_normal"),
+    ("--value", float, "constant"),
+)
+COLUMNS = ("Layer", "Type", "fan_in", "fan_out", "Theory std", "W mean", "W std", "Act mean", "Act std", "‖∇W‖")
+# the catalogue key of each column's heading (None: a symbol, the same in every language)
+_COLUMN_KEYS = ("layer", "type", None, None, "theory_std", "w_mean", "w_std", "act_mean", "act_std", None)
+
+
+def add_command(commands: argparse._SubParsersAction) -> None:
+    """Add the `init` subcommand to the CLI's sub-parsers."""
+    parser = commands.add_parser("init", help="what an init scheme does to weights, activations and gradients")
+    parser.add_argument("model", help="deep_mlp, deep_cnn or a zoo model")
+    parser.add_argument("--scheme", default=InitScheme.DEFAULT.value, help=f"one of {', '.join(InitScheme)}")
+    for flag, kind, text in (*_DEEP_FLAGS, *_SCHEME_FLAGS):
+        parser.add_argument(flag, type=kind, default=None, help=text)
+    parser.add_argument(
+        "--bias",
+        default=None,
+        help=f"{', '.join(BiasInit)} (default: zeros; the default scheme keeps PyTorch's bias init)",
+    )
+    parser.add_argument("--kwargs", default=None, help="a zoo model's options as a JSON object")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the weights and (offset) the input batch")
+    parser.add_argument("--batch", type=int, default=None, help="samples in the random input batch (default 16)")
+    parser.add_argument("--format", default="table", help="table or json")
+    parser.set_defaults(handler=run_init)
+
+
+def run_init(args: argparse.Namespace) -> str:
+    """Return the `init` command's output for the parsed `args`."""
+    output_format = parse_format(args.format)
+    if output_format not in (OutputFormat.TABLE, OutputFormat.JSON):
+        raise InvalidArgumentError(
+            f"init has no {output_format.value} output",
+            "use --format table or json",
+            key="errors_b.init_format",
+            params={"format": output_format.value},
+        )
+    options = parse_kwargs(args.kwargs)
+    for flag, _kind, _text in _DEEP_FLAGS:
+        name = flag.removeprefix("--").replace("-", "_")
+        if getattr(args, name) is not None:
+            options[name] = getattr(args, name)
+    arguments = {flag.removeprefix("--"): getattr(args, flag.removeprefix("--")) for flag, _, _ in _SCHEME_FLAGS}
+    report = init_report(
+        args.model, args.scheme, options=options, batch=args.batch, seed=args.seed, bias=args.bias, **arguments
+    )
+    if output_format is OutputFormat.JSON:
+        return json.dumps(report.to_dict(), indent=2, ensure_ascii=False)
+    return render_init_table(report, getattr(args, "lang", DEFAULT_LANG))
+
+
+def _number(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:.3g}" if math.isfinite(value) else str(value)
+
+
+def _row(layer: LayerInit) -> tuple[str, ...]:
+    return (
+        layer.name,
+        layer.type,
+        _number(layer.fan_in),
+        _number(layer.fan_out),
+        _number(layer.theory.std) if layer.theory else "—",
+        _number(layer.weight_mean),
+        _number(layer.weight_std),
+        _number(layer.activation_mean),
+        _number(layer.activation_std),
+        _number(layer.gradient_norm),
+    )
+
+
+def _theory_lines(report: InitReport, lang: str = DEFAULT_LANG) -> list[str]:
+    """One line per distinct formula, naming the layers it covers."""
+    groups: dict[str, list[str]] = {}
+    for layer in report.initialised_layers():
+        groups.setdefault(layer.theory.formula, []).append(layer.name)
+    lines = []
+    for formula, names in groups.items():
+        who = (
+            names[0]
+            if len(names) == 1
+            else t("cli.init.layers", lang, first=names[0], last=names[-1], count=len(names))
+        )
+        lines.append(f"  {who}: {formula}")
+    return lines
+
+
+def render_init_table(report: InitReport, lang: str = DEFAULT_LANG) -> str:
+    """Return the report as a header, a layer table, the theory formulas and the notes (headings in `lang`)."""
+    arguments = ", ".join(f"{name}={value}" for name, value in report.spec.kwargs.items())
+    rows = [_row(layer) for layer in report.layers]
+    columns = tuple(
+        t(f"cli.init.col.{key}", lang) if key else name for name, key in zip(COLUMNS, _COLUMN_KEYS, strict=True)
+    )
+    widths = [max(display_width(row[i]) for row in [columns, *rows]) for i in range(len(columns))]
+
+    def render(row: tuple[str, ...]) -> str:
+        return "  ".join(pad(cell, width) for cell, width in zip(row, widths, strict=True)).rstrip()
+
+    rule = "  ".join("─" * width for width in widths)
+    header = [
+        t("cli.init.model", lang, model=report.model, input=tuple(report.input_size), seed=report.seed),
+        t("cli.init.scheme", lang, scheme=report.spec.scheme.value, arguments=arguments),
+        t("cli.init.loss", lang, loss=report.loss),
+    ]
+    theory = [t("cli.init.theory", lang), *_theory_lines(report, lang)]
+    notes = [t("cli.init.notes", lang), *(f"  {note}" for note in report.notes)]
+    return "\n".join([*header, "", render(columns), rule, *map(render, rows), rule, *theory, *notes])

@@ -1,0 +1,154 @@
+"""The models the initialisation explorer runs: the deep stacks of `models.deep`, the zoo, or a user's module.
+
+The deep stacks are described with the zoo's own `ZooEntry`/`ModelOption`, so their options are
+checked by the same code as the zoo's (range, type, choices), but they are not registered in
+`models.ZOO`: they exist for this explorer only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from inspector.core.errors import InvalidArgumentError, UnknownNameError
+from inspector.core.shapes import validate_size
+from inspector.model.zoo import build_zoo_model, get_zoo_entry, zoo_options
+from models import ZOO, ModelOption, ZooEntry
+from models.deep import ActivationFunction, deep_cnn, deep_mlp
+
+DEFAULT_BATCH = 16  # samples in the random batch: 16 × 256 activations per layer of the default MLP
+MAX_BATCH = 1024
+_ACTIVATION = ModelOption(
+    "activation",
+    ActivationFunction.RELU.value,
+    choices=tuple(a.value for a in ActivationFunction),
+    help="the nonlinearity after every layer",
+)
+
+
+def _build_deep_cnn(image_size: int = 32, **options: object) -> nn.Module:
+    del image_size  # padding 1 keeps any image size: it shapes the input only
+    return deep_cnn(**options)
+
+
+DEEP_MODELS: dict[str, ZooEntry] = {
+    "deep_mlp": ZooEntry(
+        "deep_mlp",
+        "Deep MLP",
+        "depth × (Linear → activation), every layer width wide",
+        deep_mlp,
+        (
+            ModelOption("depth", 20, 1, 100, help="Linear layers"),
+            ModelOption("width", 256, 1, 1024),
+            _ACTIVATION,
+            ModelOption("in_features", 256, 1, 100_000),
+        ),
+        (1, 256),
+        family="mlp",
+        input_size_fn=lambda o: (1, int(o["in_features"])),
+    ),
+    "deep_cnn": ZooEntry(
+        "deep_cnn",
+        "Deep CNN",
+        "depth × (Conv2d 3×3, padding 1 → activation), channels wide",
+        _build_deep_cnn,
+        (
+            ModelOption("depth", 10, 1, 50, help="Conv2d layers"),
+            ModelOption("channels", 16, 1, 256),
+            _ACTIVATION,
+            ModelOption("in_channels", 3, 1, 64),
+            ModelOption("image_size", 32, 4, 128, help="height = width"),
+        ),
+        (1, 3, 32, 32),
+        family="cnn",
+        input_size_fn=lambda o: (1, int(o["in_channels"]), int(o["image_size"]), int(o["image_size"])),
+    ),
+}
+
+
+def model_names(skip_families: tuple[str, ...] = ()) -> list[str]:
+    """The names the explorer accepts: the deep stacks first, then the zoo models not in `skip_families`.
+
+    The page skips "transformer": a GPT's batch of 16 × 1024 tokens takes minutes on a CPU.
+    """
+    return [*DEEP_MODELS, *(name for name, entry in ZOO.items() if entry.family not in skip_families)]
+
+
+@dataclass(frozen=True)
+class PreparedModel:
+    """A built model with the input it takes: `label` names it in reports."""
+
+    model: nn.Module
+    label: str
+    input_size: tuple[int, ...]
+    input_dtype: torch.dtype = torch.float32
+
+
+def _batch(input_size: tuple[int, ...], batch: int | None) -> tuple[int, ...]:
+    if batch is None:
+        return input_size
+    if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
+        raise InvalidArgumentError(
+            f"batch must be a whole number from 1 to {MAX_BATCH}, got {batch!r}",
+            key="errors_b.bad_batch",
+            params={"maximum": MAX_BATCH, "value": repr(batch)},
+        )
+    return (batch, *input_size[1:])
+
+
+def _build_deep(entry: ZooEntry, options: Mapping[str, object] | None) -> tuple[nn.Module, tuple[int, ...]]:
+    values = zoo_options(entry, options)
+    try:
+        with torch.device("cpu"):
+            model = entry.build(**values)
+    except ValueError as error:
+        raise InvalidArgumentError(
+            f"could not build {entry.name}: {error}",
+            key="errors_b.could_not_build",
+            params={"model": entry.name, "error": str(error)},
+        ) from None
+    return model, entry.input_size_for(**values)
+
+
+def prepare_model(
+    model_or_name: nn.Module | str,
+    options: Mapping[str, object] | None,
+    input_size: tuple[int, ...] | None,
+    batch: int | None,
+) -> PreparedModel:
+    """Return the model to initialise and its input size (batch applied; DEFAULT_BATCH for a named model)."""
+    size = validate_size(input_size) if input_size is not None else None
+    if isinstance(model_or_name, nn.Module):
+        if options:
+            raise InvalidArgumentError(
+                "options are for a model name; a module is already built", key="errors_b.options_for_module"
+            )
+        if size is None:
+            raise InvalidArgumentError(
+                f"{type(model_or_name).__name__} is not a named model, so its input size is unknown",
+                "give input_size, e.g. (16, 784)",
+                key="errors_b.input_size_unknown",
+                params={"model": type(model_or_name).__name__},
+            )
+        return PreparedModel(model_or_name, type(model_or_name).__name__, _batch(size, batch))
+    name = str(model_or_name).strip().lower()
+    if name in DEEP_MODELS:
+        model, default_size = _build_deep(DEEP_MODELS[name], options)
+        dtype = torch.float32
+    elif name in ZOO:
+        entry = get_zoo_entry(name)
+        model = build_zoo_model(name, options)
+        default_size, dtype = entry.input_size_for(**zoo_options(entry, options)), entry.input_dtype
+    else:
+        raise UnknownNameError(
+            f"unknown model {model_or_name!r}",
+            f"choose one of: {', '.join(model_names())}",
+            key="errors_b.unknown_init_model",
+            params={"name": repr(model_or_name), "choices": ", ".join(model_names())},
+        )
+    if size is None:
+        size, batch = default_size, DEFAULT_BATCH if batch is None else batch
+    return PreparedModel(model, name, _batch(size, batch), dtype)

@@ -1,0 +1,173 @@
+"""Constructor arguments of the supported layers: their kinds, ranges, and parsing user values."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+
+from inspector.core.errors import InvalidArgumentError
+
+ArgValue = int | float | bool | str | tuple[int, ...] | None
+
+# Widget and CLI ranges: generous for real use, bounded so a typo cannot ask for terabytes.
+MAX_CHANNELS = 65_536
+MAX_KERNEL = 1_024
+
+
+class ArgKind(StrEnum):
+    """How an argument is written and checked."""
+
+    INT = "int"
+    SIZE = "size"  # an int or one int per spatial dimension, like kernel_size
+    PADDING = "padding"  # a size, or 'same' / 'valid'
+    OPTIONAL_SIZE = "optional_size"  # a size or None (pooling stride defaults to the kernel)
+    SHAPE = "shape"  # a tuple of any length, like LayerNorm's normalized_shape
+    OPTIONAL_INT = "optional_int"
+    FLOAT = "float"
+    BOOL = "bool"
+    CHOICE = "choice"
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    """One constructor argument: its kind, default, allowed range or choices, and help text."""
+
+    name: str
+    kind: ArgKind
+    default: ArgValue
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    help: str = ""
+
+    @property
+    def flag(self) -> str:
+        """Return the CLI flag: kernel_size → --kernel-size."""
+        return "--" + self.name.replace("_", "-")
+
+
+def _bad_value(spec: ArgSpec, raw: object, expected: str, key: str) -> InvalidArgumentError:
+    """Return the error for a value that is not `expected` (English), keyed for translation."""
+    return InvalidArgumentError(
+        f"{spec.name} must be {expected}, got {raw!r}", key=key, params={"name": spec.name, "value": repr(raw)}
+    )
+
+
+def _parse_int(spec: ArgSpec, raw: object) -> int:
+    if isinstance(raw, bool):
+        raise _bad_value(spec, raw, "a whole number", "not_whole")
+    if isinstance(raw, float) and raw.is_integer():
+        raw = int(raw)
+    if isinstance(raw, str):
+        try:
+            raw = int(raw.strip())
+        except ValueError:
+            raise _bad_value(spec, raw, "a whole number", "not_whole") from None
+    if not isinstance(raw, int):
+        raise _bad_value(spec, raw, "a whole number", "not_whole")
+    _check_range(spec, raw)
+    return raw
+
+
+def _check_range(spec: ArgSpec, value: float) -> None:
+    low, high = spec.minimum, spec.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        bounds = f"between {_number(low)} and {_number(high)}" if high is not None else f"at least {_number(low)}"
+        key, params = ("out_of_range", {"high": _number(high)}) if high is not None else ("too_small", {})
+        params |= {"name": spec.name, "low": _number(low), "value": _number(value)}
+        raise InvalidArgumentError(f"{spec.name} must be {bounds}, got {_number(value)}", key=key, params=params)
+
+
+def _number(value: float) -> str:
+    return f"{int(value):,}" if float(value).is_integer() else f"{value:g}"
+
+
+def _parse_ints(spec: ArgSpec, raw: object) -> int | tuple[int, ...]:
+    if isinstance(raw, str):
+        parts = [part for part in raw.strip().strip("()[]").replace(" ", "").split(",") if part]
+        if len(parts) == 1:
+            return _parse_int(spec, parts[0])
+        raw = parts
+    if isinstance(raw, (list, tuple)):
+        if not raw:
+            raise InvalidArgumentError(f"{spec.name} needs at least one value")
+        return tuple(_parse_int(spec, item) for item in raw)
+    return _parse_int(spec, raw)
+
+
+def _parse_float(spec: ArgSpec, raw: object) -> float:
+    if isinstance(raw, bool):
+        raise _bad_value(spec, raw, "a number", "not_number")
+    try:
+        value = float(raw.strip() if isinstance(raw, str) else raw)
+    except (TypeError, ValueError):
+        raise _bad_value(spec, raw, "a number", "not_number") from None
+    if not math.isfinite(value):
+        raise InvalidArgumentError(f"{spec.name} must be a finite number, got {raw!r}")
+    _check_range(spec, value)
+    return value
+
+
+def _parse_bool(spec: ArgSpec, raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in {"true", "1", "yes", "on"}:
+        return True
+    if text in {"false", "0", "no", "off"}:
+        return False
+    raise _bad_value(spec, raw, "true or false", "not_bool")
+
+
+def _parse_choice(spec: ArgSpec, raw: object) -> str:
+    text = str(raw).strip() if isinstance(raw, (str, int, float)) else raw
+    if text not in spec.choices:
+        choices = ", ".join(spec.choices)
+        raise InvalidArgumentError(
+            f"{spec.name} must be one of {choices}, got {raw!r}",
+            key="bad_choice",
+            params={"name": spec.name, "choices": choices, "value": repr(raw)},
+        )
+    return text
+
+
+def _is_none(raw: object) -> bool:
+    return raw is None or (isinstance(raw, str) and raw.strip().lower() in {"none", ""})
+
+
+def parse_arg(spec: ArgSpec, raw: object) -> ArgValue:
+    """Return `raw` (text from the CLI or a URL, or a Python value) checked and converted."""
+    kind = spec.kind
+    if kind in (ArgKind.OPTIONAL_SIZE, ArgKind.OPTIONAL_INT) and _is_none(raw):
+        return None
+    if kind is ArgKind.PADDING and isinstance(raw, str) and raw.strip().lower() in ("same", "valid"):
+        return raw.strip().lower()
+    if kind in (ArgKind.INT, ArgKind.OPTIONAL_INT):
+        return _parse_int(spec, raw)
+    if kind in (ArgKind.SIZE, ArgKind.PADDING, ArgKind.OPTIONAL_SIZE):
+        return _parse_ints(spec, raw)
+    if kind is ArgKind.SHAPE:
+        value = _parse_ints(spec, raw)
+        return value if isinstance(value, tuple) else (value,)
+    if kind is ArgKind.FLOAT:
+        return _parse_float(spec, raw)
+    if kind is ArgKind.BOOL:
+        return _parse_bool(spec, raw)
+    return _parse_choice(spec, raw)
+
+
+def normalize_args(specs: tuple[ArgSpec, ...], given: Mapping[str, object] | None, layer: str) -> dict[str, ArgValue]:
+    """Return every argument of the layer: the given ones parsed and checked, the rest defaulted."""
+    given = dict(given or {})
+    known = {spec.name: spec for spec in specs}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise InvalidArgumentError(
+            f"{layer} has no argument {', '.join(unknown)}",
+            f"its arguments are: {', '.join(known) or 'none'}",
+            key="unknown_argument",
+            params={"layer": layer, "unknown": ", ".join(unknown), "known": ", ".join(known) or "—"},
+        )
+    return {spec.name: parse_arg(spec, given[spec.name]) if spec.name in given else spec.default for spec in specs}

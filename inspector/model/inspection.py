@@ -1,0 +1,236 @@
+"""`inspect_model`: one forward pass on the chosen device → a ModelReport. Wires the parts only."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+
+import torch
+from torch import nn
+from torch.func import functional_call
+
+from inspector.core.collect import ForwardFailure, ForwardTrace, trace_forward
+from inspector.core.devices import cuda_visible_devices, resolve_device
+from inspector.core.dtypes import dtype_name, resolve_dtype
+from inspector.core.errors import ForwardError, InvalidArgumentError
+from inspector.core.inputs import make_inputs, run_call
+from inspector.core.report import LayerReport, ModelReport
+from inspector.core.shapes import shape_tree, tensors_in
+
+MODES = ("eval", "train")
+
+
+def inspect_model(
+    model: nn.Module,
+    input_size: Sequence[int] | Sequence[Sequence[int]] | None = None,
+    input_data: object = None,
+    device: str | torch.device | None = None,
+    dtype: str | torch.dtype | None = None,
+    *,
+    input_dtype: str | torch.dtype | None = None,
+    mode: str = "eval",
+    name: str | None = None,
+) -> ModelReport:
+    """Return the report of one forward pass of `model` on `device`, leaving the model as found.
+
+    Give the input as `input_size` (a shape, or a list of shapes for several inputs) or as
+    `input_data` (a tensor, a tuple/list of tensors, or a dict of keyword tensors). `dtype` casts
+    floating parameters and inputs for the inspection only. `mode` is the train/eval mode the
+    forward runs in (eval by default, as for inference); the model's own modes are restored.
+    One model instance is inspected by one thread at a time (its hooks see every forward); the
+    app keeps a lock per cached model for that.
+    """
+    if not isinstance(model, nn.Module):
+        raise InvalidArgumentError(
+            f"expected a torch.nn.Module, got {type(model).__name__}",
+            key="errors_b.not_module",
+            params={"type": type(model).__name__},
+        )
+    if mode not in MODES:
+        raise InvalidArgumentError(
+            f"mode must be one of {', '.join(MODES)}, got {mode!r}",
+            key="errors_b.bad_mode",
+            params={"choices": ", ".join(MODES), "value": repr(mode)},
+        )
+    target = resolve_device(device)
+    cast = resolve_dtype(dtype) if dtype is not None else None
+    inputs = make_inputs(input_size, input_data, target, cast or _float_dtype(model), input_dtype)
+    state = _converted_state(model, target, cast)
+    trace = _run(model, inputs, state, mode)
+    return _build_report(model, name, target, cast, inputs, state, trace, mode)
+
+
+def _float_dtype(model: nn.Module) -> torch.dtype:
+    for tensor in model.parameters():
+        if tensor.is_floating_point():
+            return tensor.dtype
+    return torch.get_default_dtype()
+
+
+def _converted_state(model: nn.Module, target: torch.device, cast: torch.dtype | None) -> dict | None:
+    """Return stand-in parameters and buffers on `target`/`cast`, or None when the model fits as is.
+
+    Stand-ins go through `functional_call`, so the user's module is never moved or cast; on meta
+    they cost no memory.
+    """
+    # One name per tensor: functional_call re-ties shared parameters itself (tie_weights=True) and
+    # refuses a stand-in given under both names of a tied weight.
+    tensors = dict(model.named_parameters())
+    tensors.update(model.named_buffers())
+
+    def fits(tensor: torch.Tensor) -> bool:
+        same_dtype = cast is None or not tensor.is_floating_point() or tensor.dtype == cast
+        return tensor.device == target and same_dtype
+
+    if all(fits(tensor) for tensor in tensors.values()):
+        return None
+    try:
+        return {
+            key: tensor.detach().to(target, cast if cast is not None and tensor.is_floating_point() else None)
+            for key, tensor in tensors.items()
+        }
+    except (RuntimeError, MemoryError) as error:
+        raise InvalidArgumentError(
+            f"could not place the model's weights on {target}: {error}",
+            "inspect on 'meta' to avoid allocating",
+            key="errors_b.could_not_place_weights",
+            params={"device": target, "error": str(error)},
+        ) from None
+
+
+def _run(model: nn.Module, inputs: object, state: dict | None, mode: str) -> ForwardTrace:
+    """Return the traced forward; restores every module's train/eval flag, also on failure."""
+    modes = [(module, module.training) for module in model.modules()]
+    try:
+        model.train(mode == "train")
+        if state is None:
+            return trace_forward(model, lambda: run_call(model, inputs))
+        return trace_forward(
+            model, lambda: run_call(model, inputs, lambda *a, **k: functional_call(model, state, a, k))
+        )
+    except ForwardFailure as failure:
+        raise _forward_error(model, failure) from None
+    finally:
+        for module, training in modes:
+            module.training = training
+
+
+def _forward_error(model: nn.Module, failure: ForwardFailure) -> ForwardError:
+    # Imported here: the doctor builds on the report types, which import nothing from this module.
+    from inspector.core.shapes import format_shape_tree
+    from inspector.doctor.diagnose import diagnose_failure
+
+    where = failure.module_name or type(model).__name__
+    kind = type(failure.module).__name__
+    torch_message = str(failure.error).strip().splitlines()[0] if str(failure.error).strip() else repr(failure.error)
+    shape = format_shape_tree(failure.input_shape)
+    hint = diagnose_failure(failure.module, failure.input_shape)  # a Message: translated with its key
+    return ForwardError(
+        f"forward failed in {where} ({kind}) on input {shape}: {torch_message}",
+        hint,
+        module_name=failure.module_name,
+        module_type=kind,
+        input_shape=failure.input_shape,
+        torch_message=torch_message,
+        key="forward_failed",
+        params={"where": where, "kind": kind, "shape": shape, "torch_message": torch_message, "diagnosis": hint},
+    )
+
+
+def _subtree_params(model: nn.Module) -> dict[str, int]:
+    """Return each module's parameter count with its children's, a shared one once per subtree.
+
+    One pass over the parameters, adding each to its owners' prefixes: asking every module for
+    `parameters()` would walk each subtree again, which dominates on deep models.
+    """
+    seen: dict[str, set[int]] = defaultdict(set)
+    totals: dict[str, int] = defaultdict(int)
+    for full, param in model.named_parameters(remove_duplicate=False):
+        parts = full.split(".")[:-1]
+        for prefix in ("", *(".".join(parts[: i + 1]) for i in range(len(parts)))):
+            if id(param) not in seen[prefix]:
+                seen[prefix].add(id(param))
+                totals[prefix] += param.numel()
+    return totals
+
+
+def _layer_reports(model: nn.Module, trace: ForwardTrace) -> list[LayerReport]:
+    subtree = _subtree_params(model)
+    owners: dict[int, str] = {}
+    layers = []
+    for qualified, module in model.named_modules():
+        weights, tied, own, trainable = {}, {}, 0, 0
+        # The module's own dicts: named_parameters(recurse=False) builds a generator tree per call.
+        for short, param in module._parameters.items():
+            if param is None:
+                continue
+            weights[short] = list(param.shape)
+            full = f"{qualified}.{short}" if qualified else short
+            if id(param) in owners:
+                tied[short] = owners[id(param)]
+                continue
+            owners[id(param)] = full
+            own += param.numel()
+            trainable += param.numel() if param.requires_grad else 0
+        record = trace.records[qualified]
+        layers.append(
+            LayerReport(
+                name=qualified,
+                type=type(module).__name__,
+                depth=qualified.count(".") + 1 if qualified else 0,
+                input_shape=record.input_shape,
+                output_shape=record.output_shape,
+                weight_shapes=weights,
+                buffer_shapes={short: list(b.shape) for short, b in module._buffers.items() if b is not None},
+                params=own,
+                trainable_params=trainable,
+                params_total=subtree[qualified],
+                flops=record.flops,
+                calls=record.calls,
+                is_leaf=next(module.children(), None) is None,
+                tied=tied,
+            )
+        )
+    return layers
+
+
+def _bytes(tensors: Mapping[str, torch.Tensor] | list[torch.Tensor]) -> int:
+    values = tensors.values() if isinstance(tensors, Mapping) else tensors
+    return sum(t.numel() * t.element_size() for t in values)
+
+
+def _build_report(
+    model: nn.Module,
+    name: str | None,
+    target: torch.device,
+    cast: torch.dtype | None,
+    inputs: object,
+    state: dict | None,
+    trace: ForwardTrace,
+    mode: str,
+) -> ModelReport:
+    params = list(model.parameters())
+    total = sum(p.numel() for p in params)
+    trainable = sum(p.numel() for p in params if p.requires_grad)
+    # Sizes as inspected: with stand-ins, their dtype decides the bytes.
+    placed = dict(model.named_parameters()) if state is None else {k: state[k] for k, _ in model.named_parameters()}
+    buffers = dict(model.named_buffers()) if state is None else {k: state[k] for k, _ in model.named_buffers()}
+    return ModelReport(
+        model=name or type(model).__name__,
+        device=str(target),
+        dtype=dtype_name(cast or _float_dtype(model)),
+        input_size=shape_tree(inputs),
+        output_shape=shape_tree(trace.output),
+        total_params=total,
+        trainable_params=trainable,
+        non_trainable_params=total - trainable,
+        buffers=sum(b.numel() for b in buffers.values()),
+        param_bytes=_bytes(placed),
+        buffer_bytes=_bytes(buffers),
+        input_bytes=_bytes(tensors_in(inputs)),
+        output_bytes=_bytes(tensors_in(trace.output)),
+        flops=trace.total_flops,
+        layers=_layer_reports(model, trace),
+        mode=mode,
+        cuda_visible_devices=cuda_visible_devices(),
+    )

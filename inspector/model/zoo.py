@@ -1,0 +1,224 @@
+"""Models by name: zoo entries with checked options, or a user's class by import path."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from collections.abc import Callable, Mapping
+
+import torch
+from torch import nn
+
+from inspector.core.devices import resolve_device
+from inspector.core.dtypes import resolve_dtype
+from inspector.core.errors import InvalidArgumentError, UnknownNameError
+from inspector.core.memory_guard import check_fits
+from inspector.core.report import ModelReport
+from inspector.model.inspection import inspect_model
+from models import ZOO, ModelOption, ZooEntry
+
+OptionValue = int | float | bool | str
+
+
+def get_zoo_entry(name: str) -> ZooEntry:
+    """Return the zoo entry `name`, or raise listing the zoo."""
+    if isinstance(name, str) and name.strip().lower() in ZOO:
+        return ZOO[name.strip().lower()]
+    raise UnknownNameError(
+        f"unknown model {name!r}",
+        f"choose one of: {', '.join(ZOO)}, or an import path module:Class",
+        key="unknown_model",
+        params={"name": repr(name), "choices": ", ".join(ZOO)},
+    )
+
+
+def _parse_option(option: ModelOption, raw: object) -> OptionValue:
+    default = option.default
+    if option.choices:
+        if str(raw) not in option.choices:
+            raise InvalidArgumentError(
+                f"{option.name} must be one of {', '.join(option.choices)}, got {raw!r}",
+                key="errors_a.option_choice",
+                params={"name": option.name, "choices": ", ".join(option.choices), "value": repr(raw)},
+            )
+        return str(raw)
+    kind = type(default)
+    try:
+        if kind is bool:
+            if isinstance(raw, bool) or str(raw).lower() not in {"true", "false", "1", "0"}:
+                value = raw if isinstance(raw, bool) else None
+            else:
+                value = str(raw).lower() in {"true", "1"}
+        elif kind is int:
+            value = int(raw) if not isinstance(raw, (bool, float)) or float(raw).is_integer() else None
+        else:
+            value = float(raw) if not isinstance(raw, bool) else None
+    except (TypeError, ValueError):
+        value = None
+    if value is None or value != value:  # NaN fails the second test
+        raise InvalidArgumentError(
+            f"{option.name} must be a {kind.__name__}, got {raw!r}",
+            key="errors_a.option_type",
+            params={"name": option.name, "type": kind.__name__, "value": repr(raw)},
+        )
+    low, high = option.minimum, option.maximum
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise InvalidArgumentError(
+            f"{option.name} must be between {low} and {high}, got {value}",
+            key="errors_a.option_range",
+            params={"name": option.name, "low": low, "high": high, "value": value},
+        )
+    return value
+
+
+def zoo_options(entry: ZooEntry, given: Mapping[str, object] | None) -> dict[str, OptionValue]:
+    """Return all options of `entry`: given values checked and converted, the rest defaulted."""
+    given = dict(given or {})
+    known = {option.name: option for option in entry.options}
+    unknown = sorted(set(given) - set(known))
+    if unknown:
+        raise InvalidArgumentError(
+            f"{entry.name} has no option {', '.join(unknown)}",
+            f"its options are: {', '.join(known) or 'none'}",
+            key="errors_a.unknown_option" if known else "errors_a.unknown_option_none",
+            params={"model": entry.name, "unknown": ", ".join(unknown), "known": ", ".join(known)},
+        )
+    return {
+        name: _parse_option(option, given[name]) if name in given else option.default for name, option in known.items()
+    }
+
+
+def _build_on(
+    factory: Callable[[], nn.Module], device: torch.device, dtype: torch.dtype | None, label: str
+) -> nn.Module:
+    """Return `factory()` built on `device` (directly, so meta allocates nothing), after a size check."""
+    if device.type != "meta":
+        with torch.device("meta"):
+            probe = _call_factory(factory, label)
+        itemsize = dtype.itemsize if dtype is not None else 4
+        needed = sum(
+            t.numel() * (itemsize if t.is_floating_point() else t.element_size())
+            for t in [*probe.parameters(), *probe.buffers()]
+        )
+        check_fits(needed, device, f"{label}'s parameters and buffers")
+    with torch.device(device):
+        model = _call_factory(factory, label)
+    return model.to(dtype) if dtype is not None else model
+
+
+def _call_factory(factory: Callable[[], nn.Module], label: str) -> nn.Module:
+    try:
+        model = factory()
+    except (ValueError, TypeError, AssertionError, RuntimeError) as error:
+        raise InvalidArgumentError(
+            f"could not build {label}: {error}",
+            key="errors_a.build_failed",
+            params={"model": label, "reason": str(error)},
+        ) from None
+    if not isinstance(model, nn.Module):
+        raise InvalidArgumentError(
+            f"{label} did not give a torch.nn.Module but {type(model).__name__}",
+            key="errors_a.not_a_module",
+            params={"model": label, "type": type(model).__name__},
+        )
+    return model
+
+
+def build_zoo_model(
+    name: str, options: Mapping[str, object] | None = None, device: str | None = None, dtype: str | None = None
+) -> nn.Module:
+    """Return the zoo model `name` built with `options` directly on `device`."""
+    entry = get_zoo_entry(name)
+    values = zoo_options(entry, options)
+    target = resolve_device(device)
+    cast = resolve_dtype(dtype) if dtype is not None else None
+    return _build_on(lambda: entry.build(**values), target, cast, entry.name)
+
+
+def import_model_class(path: str) -> Callable[..., nn.Module]:
+    """Return the class (or factory) named by 'package.module:ClassName'."""
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise InvalidArgumentError(
+            f"malformed import path {path!r}",
+            "write it as package.module:ClassName",
+            key="errors_a.bad_import_path",
+            params={"path": repr(path)},
+        )
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as error:
+        raise UnknownNameError(
+            f"cannot import {module_name!r}: {error}",
+            "is the package on PYTHONPATH?",
+            key="errors_a.cannot_import",
+            params={"module": repr(module_name), "reason": str(error)},
+        ) from None
+    try:
+        target = getattr(module, attribute)
+    except AttributeError:
+        raise UnknownNameError(
+            f"{module_name!r} has no attribute {attribute!r}",
+            key="errors_a.no_attribute",
+            params={"module": repr(module_name), "attribute": repr(attribute)},
+        ) from None
+    if not callable(target):
+        raise InvalidArgumentError(
+            f"{path} is not a class or function", key="errors_a.not_callable", params={"path": path}
+        )
+    return target
+
+
+def parse_kwargs(text: str | None) -> dict[str, object]:
+    """Return the constructor keyword arguments given as a JSON object."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidArgumentError(
+            f"--kwargs is not valid JSON: {error.msg}",
+            "e.g. '{\"num_classes\": 10}'",
+            key="errors_a.kwargs_bad_json",
+            params={"reason": error.msg},
+        ) from None
+    if not isinstance(value, dict):
+        raise InvalidArgumentError(
+            "--kwargs must be a JSON object", "e.g. '{\"num_classes\": 10}'", key="errors_a.kwargs_not_object"
+        )
+    return value
+
+
+def inspect_named_model(
+    name: str,
+    options: Mapping[str, object] | None = None,
+    input_size: tuple[int, ...] | list[tuple[int, ...]] | None = None,
+    device: str | None = None,
+    dtype: str | None = None,
+    mode: str = "eval",
+) -> ModelReport:
+    """Return the report of a zoo model or an import path, built and run on `device`.
+
+    A zoo model's default input follows its options (image_size, seq_len, in_features); an
+    import-path model needs `input_size`. Options of an import path are its constructor kwargs.
+    """
+    target = resolve_device(device)
+    cast = resolve_dtype(dtype) if dtype is not None else None
+    if ":" in str(name):
+        if input_size is None:
+            raise InvalidArgumentError(
+                f"{name} is not a zoo model, so its input size is unknown",
+                "give --input-size, e.g. 1,3,224,224",
+                key="errors_a.no_input_size",
+                params={"name": name},
+            )
+        factory = import_model_class(name)
+        model = _build_on(lambda: factory(**dict(options or {})), target, cast, name)
+        return inspect_model(model, input_size=input_size, device=target, name=name, mode=mode)
+    entry = get_zoo_entry(name)
+    values = zoo_options(entry, options)
+    model = _build_on(lambda: entry.build(**values), target, cast, entry.name)
+    size = input_size if input_size is not None else entry.input_size_for(**values)
+    return inspect_model(
+        model, input_size=size, device=target, input_dtype=entry.input_dtype, name=entry.name, mode=mode
+    )

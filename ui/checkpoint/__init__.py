@@ -1,0 +1,1 @@
+"""Checkpoint Inspector's views (the page is app_pages/checkpoint.py; the engine is inspector.checkpoint)."""

@@ -1,0 +1,134 @@
+"""The Model Inspector's results: headline numbers, the per-layer table, charts, downloads, torchinfo."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from inspector.core.formatting import OutputFormat, layer_row, render_report
+from inspector.core.report import ModelReport
+from inspector.core.shapes import format_shape_tree
+from inspector.core.units import binary_bytes, group_thousands, si
+from inspector.model.charts import flops_figure, params_figure, shape_flow_figure
+from ui import cache
+from ui.errors import attempt
+from ui.lab.views import stat
+from ui.state import lang, tr
+
+DOWNLOADS = {
+    OutputFormat.CSV: ("csv", "text/csv"),
+    OutputFormat.JSON: ("json", "application/json"),
+    OutputFormat.MARKDOWN: ("md", "text/markdown"),
+}
+
+
+def render_metrics(report: ModelReport) -> None:
+    """Show the totals: parameters (all, trainable, frozen), memory, FLOPs and MACs, then the shapes."""
+    first, second = st.columns(3), st.columns(3)
+    first[0].metric(tr("model.metric.total"), group_thousands(report.total_params), help=tr("model.metric.total_help"))
+    first[1].metric(tr("model.metric.trainable"), group_thousands(report.trainable_params))
+    first[2].metric(
+        tr("model.metric.frozen"), group_thousands(report.non_trainable_params), help=tr("model.metric.frozen_help")
+    )
+    second[0].metric(
+        tr("model.metric.memory"),
+        binary_bytes(report.param_bytes),
+        help=tr("model.metric.memory_help", dtype=report.dtype, buffers=binary_bytes(report.buffer_bytes)),
+    )
+    second[1].metric(
+        tr("model.metric.flops"),
+        si(report.flops, "FLOPs"),
+        help=tr("model.metric.flops_help", flops=group_thousands(report.flops)),
+    )
+    second[2].metric(
+        tr("model.metric.macs"),
+        si(report.macs, "MACs"),
+        help=tr("model.metric.macs_help", macs=group_thousands(report.macs)),
+    )
+    shapes = st.columns(2)
+    with shapes[0]:
+        stat("zoo-input", tr("model.metric.input"), format_shape_tree(report.input_size))
+    with shapes[1]:
+        stat(
+            "zoo-output",
+            tr("model.metric.output"),
+            format_shape_tree(report.output_shape),
+            tr("model.metric.output_help", device=report.device, dtype=report.dtype),
+        )
+
+
+def layer_table(report: ModelReport, depth: int) -> pd.DataFrame:
+    """Return one row per layer down to `depth`: the report's text columns and raw counts."""
+    rows = []
+    for layer in report.layers_to_depth(depth):
+        name, kind, shape_in, shape_out, weights, _, _ = layer_row(layer, report.model)
+        rows.append(
+            {
+                tr("model.col.layer"): name.replace("  ", "\u2003"),
+                tr("model.col.type"): kind,
+                tr("model.col.input"): shape_in,
+                tr("model.col.output"): shape_out,
+                tr("model.col.params"): layer.params_total,
+                tr("model.col.flops"): layer.flops,
+                tr("model.col.weights"): weights,
+                tr("model.col.depth"): layer.depth,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def render_table(report: ModelReport, depth: int) -> None:
+    """Show the per-layer table, layers deeper than `depth` folded into their parents."""
+    st.subheader(tr("model.table_heading"), help=tr("model.table_help"))
+    config = {
+        tr("model.col.layer"): st.column_config.TextColumn(width="medium"),
+        tr("model.col.depth"): st.column_config.NumberColumn(width="small"),
+        tr("model.col.weights"): st.column_config.TextColumn(width="medium"),
+        tr("model.col.params"): st.column_config.NumberColumn(format="localized"),
+        tr("model.col.flops"): st.column_config.NumberColumn(format="localized"),
+    }
+    table = layer_table(report, depth)
+    rows_shown = min(len(table), 14)  # a short model's table ends with its last row, a long one scrolls
+    st.dataframe(table, hide_index=True, column_config=config, height=36 * (rows_shown + 1) + 3)
+
+
+def render_charts(report: ModelReport, depth: int) -> None:
+    """Show parameters per layer, FLOPs per layer and the shape flow, one tab each."""
+    tabs = st.tabs([tr("model.tab.params"), tr("model.tab.flops"), tr("model.tab.flow")])
+    builders = (params_figure, flops_figure, shape_flow_figure)
+    for tab, builder, name in zip(tabs, builders, ("params", "flops", "flow"), strict=True):
+        with tab:
+            st.plotly_chart(builder(report, depth, lang()), key=f"zoo.chart.{name}", config={"displaylogo": False})
+    st.caption(tr("model.charts_caption"))
+
+
+def render_downloads(report: ModelReport, depth: int) -> None:
+    """Offer the report down to `depth` as CSV, JSON and Markdown files."""
+    row = st.container(horizontal=True)
+    for output_format, (extension, mime) in DOWNLOADS.items():
+        row.download_button(
+            tr("model.download", format=extension.upper()),
+            render_report(report, output_format, depth),
+            file_name=tr("model.download_name", model=report.model, ext=extension),
+            mime=mime,
+            key=f"zoo.download.{extension}",
+            on_click="ignore",
+        )
+
+
+def render_torchinfo(
+    name: str,
+    options: cache.Options,
+    input_size: tuple[int, ...],
+    device: str,
+    dtype: str,
+    depth: int,
+    report: ModelReport,
+) -> None:
+    """Show torchinfo's classic summary of the same model in an expander, noting where it counts differently."""
+    with st.expander(tr("model.torchinfo_heading")):
+        with st.spinner(tr("model.torchinfo_spinner")):
+            text = attempt(cache.torchinfo_text, name, options, input_size, device, dtype, max(depth, 1))
+        if text is not None:
+            st.code(text, language=None)
+            st.caption(tr("model.torchinfo_caption", total=group_thousands(report.total_params)))
