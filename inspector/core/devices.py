@@ -8,11 +8,13 @@ from dataclasses import dataclass
 import torch
 
 from inspector.core.errors import DeviceUnavailableError, InvalidArgumentError
+from inspector.core.messages import msg
 
 
 @dataclass(frozen=True)
 class DeviceInfo:
-    """One usable device: `name` as torch spells it, a readable `label`, total memory if known."""
+    """One usable device: `name` as torch spells it, a readable `label` (a `Message` where it has words), total
+    memory if known."""
 
     name: str
     label: str
@@ -40,8 +42,8 @@ def available_devices() -> list[DeviceInfo]:
                 DeviceInfo(f"cuda:{index}", f"cuda:{index} — {props.name}, {gib:.0f} GiB", props.total_memory)
             )
     if _mps_available():
-        devices.append(DeviceInfo("mps", "mps — Apple GPU"))
-    devices.append(DeviceInfo("meta", "meta — shapes only, no memory"))
+        devices.append(DeviceInfo("mps", msg("engine.core.device_label.mps")))
+    devices.append(DeviceInfo("meta", msg("engine.core.device_label.meta")))
     return devices
 
 
@@ -54,7 +56,7 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     elif isinstance(device, str):
         text = device.strip().lower()
     else:
-        raise InvalidArgumentError(f"device must be a string such as 'cpu' or 'cuda:0', got {type(device).__name__}")
+        raise InvalidArgumentError("core.device_not_text", type=type(device).__name__)
     names = [info.name for info in available_devices()]
     if text == "cuda" and torch.cuda.is_available():
         text = "cuda:0"
@@ -63,17 +65,7 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
     try:
         torch.device(text)
     except RuntimeError:
-        raise DeviceUnavailableError(
-            f"{text!r} is not a device name",
-            f"choose one of: {', '.join(names)}",
-            key="not_a_device",
-            params={"device": repr(text), "choices": ", ".join(names)},
-        ) from None
+        raise DeviceUnavailableError("not_a_device", device=repr(text), choices=", ".join(names)) from None
     visible = cuda_visible_devices()
     where = f" (CUDA_VISIBLE_DEVICES={visible!r})" if visible is not None else ""
-    raise DeviceUnavailableError(
-        f"device {text!r} is not available in this process{where}",
-        f"choose one of: {', '.join(names)}; use 'meta' to inspect shapes without any memory",
-        key="device_unavailable",
-        params={"device": repr(text), "where": where, "choices": ", ".join(names)},
-    )
+    raise DeviceUnavailableError("device_unavailable", device=repr(text), where=where, choices=", ".join(names))

@@ -49,23 +49,13 @@ def resolve_dtype(value: str | torch.dtype, *, floating_only: bool = True) -> to
         for choice in allowed:
             if _TORCH[choice] == value:
                 return value
-        raise InvalidArgumentError(
-            f"dtype {value} is not supported",
-            f"choose one of: {', '.join(allowed)}",
-            key="dtype_unsupported",
-            params={"dtype": str(value), "choices": ", ".join(allowed)},
-        )
+        raise InvalidArgumentError("dtype_unsupported", dtype=str(value), choices=", ".join(allowed))
     if not isinstance(value, str):
-        raise InvalidArgumentError(f"dtype must be a name such as 'float32', got {type(value).__name__}")
+        raise InvalidArgumentError("core.dtype_not_text", type=type(value).__name__)
     text = value.strip().lower().removeprefix("torch.")
     text = _ALIASES.get(text, text)
     if text not in {choice.value for choice in allowed}:
-        raise InvalidArgumentError(
-            f"unknown dtype {value!r}",
-            f"choose one of: {', '.join(allowed)}",
-            key="unknown_dtype",
-            params={"dtype": repr(value), "choices": ", ".join(allowed)},
-        )
+        raise InvalidArgumentError("unknown_dtype", dtype=repr(value), choices=", ".join(allowed))
     return _TORCH[DType(text)]
 
 

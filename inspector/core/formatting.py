@@ -29,12 +29,7 @@ def parse_format(text: str) -> OutputFormat:
     try:
         return OutputFormat(str(text).strip().lower())
     except ValueError:
-        raise UnknownNameError(
-            f"unknown format {text!r}",
-            f"choose one of: {', '.join(OutputFormat)}",
-            key="errors_a.unknown_format",
-            params={"name": repr(text), "choices": ", ".join(OutputFormat)},
-        ) from None
+        raise UnknownNameError("errors_a.unknown_format", name=repr(text), choices=", ".join(OutputFormat)) from None
 
 
 COLUMNS = ("Layer", "Type", "Input shape", "Output shape", "Weight shapes", "Params", "FLOPs")

@@ -8,7 +8,7 @@ import torch
 
 from inspector.core.dtypes import resolve_dtype
 from inspector.core.errors import InvalidArgumentError
-from inspector.core.messages import Message
+from inspector.core.messages import msg
 from inspector.core.shapes import numel, validate_size
 
 # Inputs larger than this are refused on real devices (meta costs nothing): a typo such as
@@ -29,30 +29,21 @@ def _shapes(input_size: object) -> list[tuple[int, ...]]:
         return [validate_size(input_size)]
     if isinstance(input_size, Sequence) and not isinstance(input_size, (str, bytes)) and input_size:
         return [
-            validate_size(item, Message(f"input size {index}", "engine.errors_b.what.input_size_n", index=index))
+            validate_size(item, msg("engine.errors_b.what.input_size_n", index=index))
             for index, item in enumerate(input_size)
         ]
-    raise InvalidArgumentError(
-        f"input_size must be a shape such as (1, 3, 224, 224) or a list of shapes, got {input_size!r}",
-        key="errors_b.input_size_not_shape",
-        params={"value": repr(input_size)},
-    )
+    raise InvalidArgumentError("errors_b.input_size_not_shape", value=repr(input_size))
 
 
 def _new_tensor(shape: tuple[int, ...], device: torch.device, dtype: torch.dtype) -> torch.Tensor:
     size = numel(shape) * torch.empty((), dtype=dtype).element_size()
     if device.type != "meta" and size > MAX_INPUT_BYTES:
         raise InvalidArgumentError(
-            f"an input of shape {shape} needs {size / 2**30:.1f} GiB; the limit on {device} is "
-            f"{MAX_INPUT_BYTES / 2**30:.0f} GiB",
-            "use device 'meta' to inspect shapes without memory, or a smaller size",
-            key="input_too_large",
-            params={
-                "shape": shape,
-                "size": f"{size / 2**30:.1f}",
-                "device": device,
-                "limit": f"{MAX_INPUT_BYTES / 2**30:.0f}",
-            },
+            "input_too_large",
+            shape=shape,
+            size=f"{size / 2**30:.1f}",
+            device=device,
+            limit=f"{MAX_INPUT_BYTES / 2**30:.0f}",
         )
     if dtype.is_floating_point:
         return torch.randn(shape, device=device, dtype=dtype)
@@ -83,20 +74,12 @@ def make_inputs(
     inputs; integer `input_dtype`s give zeros (token ids that every vocabulary has).
     """
     if (input_size is None) == (input_data is None):
-        raise InvalidArgumentError(
-            "give exactly one of input_size or input_data",
-            "e.g. input_size=(1, 3, 224, 224)",
-            key="errors_b.size_or_data",
-        )
+        raise InvalidArgumentError("errors_b.size_or_data")
     if input_data is not None:
         try:
             return _place(input_data, device, float_dtype)
         except (RuntimeError, MemoryError) as error:
-            raise InvalidArgumentError(
-                f"could not place the input on {device}: {error}",
-                key="errors_b.could_not_place_input",
-                params={"device": device, "error": str(error)},
-            ) from None
+            raise InvalidArgumentError("errors_b.could_not_place_input", device=device, error=str(error)) from None
     dtype = resolve_dtype(input_dtype, floating_only=False) if input_dtype is not None else float_dtype
     if dtype.is_floating_point and input_dtype is not None:
         dtype = float_dtype
@@ -104,12 +87,7 @@ def make_inputs(
     try:
         tensors = [_new_tensor(shape, device, dtype) for shape in shapes]
     except (RuntimeError, MemoryError) as error:
-        raise InvalidArgumentError(
-            f"could not allocate the input on {device}: {error}",
-            "try device 'meta'",
-            key="errors_b.could_not_allocate_input",
-            params={"device": device, "error": str(error)},
-        ) from None
+        raise InvalidArgumentError("errors_b.could_not_allocate_input", device=device, error=str(error)) from None
     return tensors[0] if len(tensors) == 1 else tensors
 
 

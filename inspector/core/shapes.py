@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 import torch
 
 from inspector.core.errors import InvalidArgumentError
-from inspector.core.messages import Message
+from inspector.core.messages import Message, msg
 
 # A shape tree mirrors a value's structure: a tensor becomes its shape as a list of ints, a
 # tuple/list a list of trees, a dict a dict of trees, and anything else its type name.
@@ -22,26 +22,12 @@ MAX_DIM_SIZE = 2**31 - 1
 def parse_size(text: str) -> tuple[int, ...]:
     """Return the shape written as '1,3,224,224' (also '1x3x224x224', '(1, 3, 224, 224)')."""
     if not isinstance(text, str):
-        raise InvalidArgumentError(
-            f"a size must be text such as '1,3,224,224', got {type(text).__name__}",
-            key="errors_b.size_not_text",
-            params={"type": type(text).__name__},
-        )
+        raise InvalidArgumentError("errors_b.size_not_text", type=type(text).__name__)
     tokens = [token for token in re.split(r"[,\s]+", text.strip().strip("()[]").replace("×", "x")) if token]
     if not tokens:
-        raise InvalidArgumentError(
-            f"empty size {text!r}",
-            "write the dimensions separated by commas, e.g. 1,3,224,224",
-            key="empty_size",
-            params={"text": repr(text)},
-        )
+        raise InvalidArgumentError("empty_size", text=repr(text))
     if not all(re.fullmatch(r"\d+(x\d+)*", token) for token in tokens):
-        raise InvalidArgumentError(
-            f"malformed size {text!r}: every dimension must be a whole number",
-            "e.g. 1,3,224,224",
-            key="malformed_size",
-            params={"text": repr(text)},
-        )
+        raise InvalidArgumentError("malformed_size", text=repr(text))
     dims = tuple(int(part) for token in tokens for part in token.split("x"))
     return validate_size(dims)
 
@@ -49,41 +35,27 @@ def parse_size(text: str) -> tuple[int, ...]:
 def parse_sizes(text: str) -> list[tuple[int, ...]]:
     """Return one shape per model input, inputs separated by ';' ('1,10;1,20')."""
     if not isinstance(text, str):
-        raise InvalidArgumentError(
-            f"a size must be text such as '1,3,224,224', got {type(text).__name__}",
-            key="errors_b.size_not_text",
-            params={"type": type(text).__name__},
-        )
+        raise InvalidArgumentError("errors_b.size_not_text", type=type(text).__name__)
     return [parse_size(part) for part in text.split(";")]
 
 
 def validate_size(dims: Sequence[int], what: str = "input size") -> tuple[int, ...]:
-    """Return `dims` as a tuple after checking 1–8 positive whole dimensions."""
-    name = what if isinstance(what, Message) else Message(what, "engine.errors_b.what." + re.sub(r"\W+", "_", what))
+    """Return `dims` as a tuple after checking 1–8 positive whole dimensions.
+
+    `what` names the value in errors: a `Message`, or the English name of one of the
+    `engine.errors_b.what.*` messages ("input size", "sample shape", "input_shape").
+    """
+    name = what if isinstance(what, Message) else msg("engine.errors_b.what." + re.sub(r"\W+", "_", what))
     if isinstance(dims, (str, bytes)) or not isinstance(dims, Sequence):
-        raise InvalidArgumentError(
-            f"{what} must be a sequence of whole numbers, got {dims!r}",
-            key="errors_b.size_not_sequence",
-            params={"what": name, "value": repr(dims)},
-        )
+        raise InvalidArgumentError("errors_b.size_not_sequence", what=name, value=repr(dims))
     if not 1 <= len(dims) <= MAX_DIMS:
-        raise InvalidArgumentError(
-            f"{what} has {len(dims)} dimensions; allowed: 1 to {MAX_DIMS}",
-            key="errors_b.size_dims",
-            params={"what": name, "count": len(dims), "maximum": MAX_DIMS},
-        )
+        raise InvalidArgumentError("errors_b.size_dims", what=name, count=len(dims), maximum=MAX_DIMS)
     for dim in dims:
         if isinstance(dim, bool) or not isinstance(dim, int):
-            raise InvalidArgumentError(
-                f"{what} {tuple(dims)!r}: {dim!r} is not a whole number",
-                key="errors_b.size_dim_not_whole",
-                params={"what": name, "dims": repr(tuple(dims)), "dim": repr(dim)},
-            )
+            raise InvalidArgumentError("errors_b.size_dim_not_whole", what=name, dims=repr(tuple(dims)), dim=repr(dim))
         if not 1 <= dim <= MAX_DIM_SIZE:
             raise InvalidArgumentError(
-                f"{what} {tuple(dims)!r}: every dimension must be between 1 and {MAX_DIM_SIZE:,}, got {dim}",
-                key="errors_b.size_dim_range",
-                params={"what": name, "dims": repr(tuple(dims)), "maximum": f"{MAX_DIM_SIZE:,}", "dim": dim},
+                "errors_b.size_dim_range", what=name, dims=repr(tuple(dims)), maximum=f"{MAX_DIM_SIZE:,}", dim=dim
             )
     return tuple(dims)
 
