@@ -6,18 +6,11 @@ from inspector.core.devices import available_devices, cuda_visible_devices
 from inspector.core.shapes import parse_sizes
 from inspector.core.units import binary_bytes
 from inspector.planner.charts import batch_curve_figure, breakdown_figure
-from inspector.planner.estimate import (
-    BUDGET_PRESETS,
-    MAX_BATCH_SIZE,
-    BatchSearch,
-    LossName,
-    MemoryEstimate,
-    OptimizerName,
-    Precision,
-    estimate_training_memory,
-    largest_batch_size,
-)
-from inspector.planner.train_step import measure_training_step, visible_gpus
+from inspector.planner.choices import MAX_BATCH_SIZE, LossName, OptimizerName, Precision
+from inspector.planner.estimate import MemoryEstimate, estimate_training_memory
+from inspector.planner.largest_batch import BUDGET_PRESETS, BatchSearch, largest_batch_size
+from inspector.planner.placement import visible_gpus
+from inspector.planner.train_step import measure_training_step
 from models import ZOO
 from ui.errors import attempt
 from ui.state import lang, plain, tr, tr_text

@@ -26,7 +26,8 @@ from inspector.lab.inspection import LayerInspection, inspect_layer
 from inspector.layers.network_spec import NetworkSpec
 from inspector.model.inspection import inspect_model
 from inspector.model.zoo import build_zoo_model, inspect_named_model
-from inspector.planner.estimate import estimate_training_memory, largest_batch_size
+from inspector.planner.estimate import estimate_training_memory
+from inspector.planner.largest_batch import largest_batch_size
 from inspector.planner.train_step import measure_training_step
 
 __all__ = [

@@ -666,7 +666,9 @@ def _errors_b_cases() -> list[tuple[str, object]]:
     from inspector.layers.output_size import check_ndim
     from inspector.layers.padding import same_padding_shape
     from inspector.layers.receptive_field import WindowSpec, input_window, receptive_field
-    from inspector.planner.estimate import check_count, estimate_training_memory, parse_budget
+    from inspector.planner.choices import check_count
+    from inspector.planner.estimate import estimate_training_memory
+    from inspector.planner.largest_batch import parse_budget
     from inspector.planner.train_step import check_learning_rate
 
     return [

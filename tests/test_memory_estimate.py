@@ -11,16 +11,10 @@ from conftest import assert_same_state, model_state
 from torch import nn
 
 from inspector.core.errors import DeviceUnavailableError, ForwardError, InvalidArgumentError, UnknownNameError
-from inspector.planner.estimate import (
-    LossName,
-    _search,
-    compute_loss,
-    estimate_training_memory,
-    largest_batch_size,
-    load_model,
-    make_targets,
-    parse_budget,
-)
+from inspector.planner.choices import LossName
+from inspector.planner.estimate import estimate_training_memory
+from inspector.planner.largest_batch import _search, largest_batch_size, parse_budget
+from inspector.planner.subject import compute_loss, load_model, make_targets
 
 SMALL_MLP = {"in_features": 20, "hidden": 16, "out_features": 5}  # 20·16 + 16 + 16·5 + 5 = 421 parameters
 TINY_GPT = {"n_layer": 2, "n_head": 2, "n_embd": 32, "vocab_size": 50, "seq_len": 8}

@@ -14,7 +14,8 @@ from torch import nn
 from torch._subclasses.fake_tensor import is_fake
 
 from inspector.core.errors import DeviceUnavailableError, ForwardError, InvalidArgumentError
-from inspector.planner.estimate import LossName, compute_loss, load_model, make_targets
+from inspector.planner.choices import LossName
+from inspector.planner.subject import compute_loss, load_model, make_targets
 from inspector.planner.train_step import measure_training_step
 
 SMALL_MLP = {"in_features": 20, "hidden": 16, "out_features": 5}  # 421 parameters

@@ -12,7 +12,8 @@ import plotly.graph_objects as go
 
 from inspector.core.i18n import t
 from inspector.core.units import binary_bytes
-from inspector.planner.estimate import BatchSearch, MemoryEstimate
+from inspector.planner.estimate import MemoryEstimate
+from inspector.planner.largest_batch import BatchSearch
 
 PART_COLOURS = {
     "parameters": "#2563eb",

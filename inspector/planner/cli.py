@@ -1,7 +1,7 @@
 """The planner's subcommands: `memory` (estimate, largest batch) and `train-step` (one real step).
 
 `add_command` registers both with the CLI (see `inspector.cli.EXTRA_COMMANDS`); each handler
-returns the text to print. Numbers come from `memory_estimate` and `train_step`; only text is made here.
+returns the text to print. Numbers come from `estimate`, `largest_batch` and `train_step`; only text is made here.
 """
 
 from __future__ import annotations
@@ -16,16 +16,9 @@ from inspector.core.i18n import DEFAULT_LANG, has_message, localize, t
 from inspector.core.shapes import format_shape_tree, parse_sizes
 from inspector.core.units import binary_bytes, group_thousands
 from inspector.model.zoo import parse_kwargs
-from inspector.planner.estimate import (
-    BatchSearch,
-    LossName,
-    MemoryEstimate,
-    OptimizerName,
-    Precision,
-    check_count,
-    estimate_training_memory,
-    largest_batch_size,
-)
+from inspector.planner.choices import LossName, OptimizerName, Precision, check_count
+from inspector.planner.estimate import MemoryEstimate, estimate_training_memory
+from inspector.planner.largest_batch import BatchSearch, largest_batch_size
 from inspector.planner.train_step import TrainStepResult, measure_training_step
 
 FORMATS = ("table", "json")

@@ -1,0 +1,111 @@
+"""What a plan is about: the model, one sample's input shapes, and the loss its output is scored with.
+
+`resolve_subject` builds a zoo model or `module:Class` on meta (a module passed in is used as is);
+`make_targets` and `compute_loss` give the synthetic targets and the loss for the estimate and for
+the measured step alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from inspector.core.errors import InvalidArgumentError
+from inspector.core.shapes import validate_size
+from inspector.model.zoo import _build_on, get_zoo_entry, import_model_class, zoo_options
+from inspector.planner.choices import LossName
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The model to plan for, with its per-sample input shapes and the dtype of token inputs."""
+
+    model: nn.Module
+    label: str
+    sample_shapes: tuple[tuple[int, ...], ...]
+    token_dtype: torch.dtype | None  # integer inputs (token ids): classes are the output's last dim
+
+
+def _sample_shapes(input_size: object) -> tuple[tuple[int, ...], ...]:
+    if isinstance(input_size, Sequence) and input_size and all(isinstance(s, Sequence) for s in input_size):
+        return tuple(validate_size(tuple(s), "sample shape") for s in input_size)
+    return (validate_size(tuple(input_size) if isinstance(input_size, Sequence) else input_size, "sample shape"),)
+
+
+def load_model(
+    name: str, options: Mapping[str, object] | None, device: torch.device, dtype: torch.dtype | None = None
+) -> tuple[nn.Module, str, torch.dtype | None, tuple[int, ...] | None]:
+    """Return a zoo model or `module:Class` built on `device`, its label, token dtype and default sample shape."""
+    if not isinstance(name, str):
+        raise InvalidArgumentError(
+            f"model must be a zoo name or module:Class, got {type(name).__name__}",
+            key="errors_b.model_not_name",
+            params={"type": type(name).__name__},
+        )
+    if ":" in name:
+        factory = import_model_class(name)
+        return _build_on(lambda: factory(**dict(options or {})), device, dtype, name), name, None, None
+    entry = get_zoo_entry(name)
+    values = zoo_options(entry, options)
+    model = _build_on(lambda: entry.build(**values), device, dtype, entry.name)
+    token_dtype = None if entry.input_dtype.is_floating_point else entry.input_dtype
+    return model, entry.name, token_dtype, entry.input_size_for(**values)[1:]
+
+
+def resolve_subject(model: str | nn.Module, options: Mapping[str, object] | None, input_size: object) -> Subject:
+    """Return the model built on meta (a module is used as is) with its per-sample input shapes."""
+    if isinstance(model, nn.Module):
+        module, label, token_dtype, default = model, type(model).__name__, None, None
+    else:
+        module, label, token_dtype, default = load_model(model, options, torch.device("meta"))
+    if input_size is None and default is None:
+        raise InvalidArgumentError(
+            f"{label} is not a zoo model, so its input size is unknown",
+            "give the shape of one sample without the batch dimension, e.g. 3,224,224",
+            key="errors_b.sample_shape_unknown",
+            params={"model": label},
+        )
+    return Subject(module, label, _sample_shapes(default if input_size is None else input_size), token_dtype)
+
+
+def make_targets(
+    output: object, loss: LossName, classes_last: bool, device: torch.device | None = None
+) -> torch.Tensor:
+    """Return synthetic targets that fit `output` for `loss`, on `device` (default: the output's).
+
+    Cross entropy gets class ids from the class dimension (dim 1, or the last one for token
+    models); mse gets random values shaped like the output.
+    """
+    if not isinstance(output, torch.Tensor) or not output.is_floating_point():
+        raise InvalidArgumentError(
+            f"the loss needs the model to return one floating-point tensor, got "
+            f"{getattr(output, 'dtype', type(output).__name__)}",
+            key="errors_b.loss_needs_float",
+            params={"got": getattr(output, "dtype", type(output).__name__)},
+        )
+    device = output.device if device is None else device
+    if loss is LossName.MSE:
+        return torch.randn(output.shape, dtype=output.dtype, device=device)
+    if output.dim() < 2:
+        raise InvalidArgumentError(
+            f"cross_entropy needs an output with a class dimension (N, C, …); the model gives {tuple(output.shape)}",
+            "use the loss 'mse'",
+            key="errors_b.cross_entropy_needs_classes",
+            params={"shape": tuple(output.shape)},
+        )
+    classes = output.shape[-1] if classes_last else output.shape[1]
+    shape = output.shape[:-1] if classes_last else (output.shape[0], *output.shape[2:])
+    return torch.randint(0, classes, tuple(shape), device=device)
+
+
+def compute_loss(output: torch.Tensor, targets: torch.Tensor, loss: LossName, classes_last: bool) -> torch.Tensor:
+    """Return the scalar loss; token models score every position: (B, T, V) → (B·T, V)."""
+    if loss is LossName.MSE:
+        return F.mse_loss(output, targets)
+    if classes_last:
+        return F.cross_entropy(output.reshape(-1, output.shape[-1]), targets.reshape(-1))
+    return F.cross_entropy(output, targets)
