@@ -22,10 +22,12 @@ from inspector.core.devices import resolve_device
 from inspector.core.dtypes import resolve_dtype
 from inspector.core.shapes import parse_size, parse_sizes
 from inspector.lab.inspection import inspect_layer
-from inspector.layers.output_size import conv_output_shape, conv_transpose_output_shape, pool_output_shape
+from inspector.layers.output_size import conv_output_shape, conv_transpose_output_shape
 from inspector.layers.padding import padding_for_target, same_padding
-from inspector.layers.param_formulas import conv_params, linear_params, multihead_attention_params, rnn_params
+from inspector.layers.param_formulas import conv_params, linear_params
+from inspector.layers.pool_size import pool_output_shape
 from inspector.layers.receptive_field import WindowSpec, input_window, receptive_field
+from inspector.layers.sequence_params import multihead_attention_params, rnn_params
 from inspector.layers.specs import LAYERS
 from inspector.model.zoo import inspect_named_model
 

@@ -663,7 +663,7 @@ def _errors_b_cases() -> list[tuple[str, object]]:
     from inspector.core.shapes import validate_size
     from inspector.init.models import prepare_model
     from inspector.init.schemes import apply_init, check_seed, make_init_spec
-    from inspector.layers.output_size import check_ndim
+    from inspector.layers.checks import check_ndim
     from inspector.layers.padding import same_padding_shape
     from inspector.layers.receptive_field import WindowSpec, input_window, receptive_field
     from inspector.planner.choices import check_count

@@ -17,9 +17,8 @@ from inspector.layers.output_size import (
     conv_output_size,
     conv_transpose_output_shape,
     conv_transpose_output_size,
-    pool_output_shape,
-    pool_output_size,
 )
+from inspector.layers.pool_size import pool_output_shape, pool_output_size
 
 CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 CONV_TRANSPOSE = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}

@@ -20,10 +20,8 @@ from inspector.layers.param_formulas import (
     groupnorm_params,
     layernorm_params,
     linear_params,
-    multihead_attention_params,
-    rnn_params,
-    transformer_encoder_layer_params,
 )
+from inspector.layers.sequence_params import multihead_attention_params, rnn_params, transformer_encoder_layer_params
 
 EXAMPLES = settings(max_examples=200, deadline=None)
 CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}

@@ -16,7 +16,7 @@ from inspector.doctor.fixes import Fix, remove_layer, set_args, set_input
 from inspector.doctor.registry import FailureSite, Finding, at_network_input, diagnoses
 from inspector.doctor.rules import CHANNEL_PASS, CHANNEL_SOURCES, set_text, shape_text, source_fix, wrong_rank
 from inspector.layers.args import MAX_KERNEL
-from inspector.layers.output_size import AXIS_LETTERS
+from inspector.layers.checks import AXIS_LETTERS
 from inspector.layers.padding import padding_for_target, same_padding
 
 _CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)

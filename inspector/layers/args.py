@@ -48,25 +48,23 @@ class ArgSpec:
         return "--" + self.name.replace("_", "-")
 
 
-def _bad_value(spec: ArgSpec, raw: object, expected: str, key: str) -> InvalidArgumentError:
-    """Return the error for a value that is not `expected` (English), keyed for translation."""
-    return InvalidArgumentError(
-        f"{spec.name} must be {expected}, got {raw!r}", key=key, params={"name": spec.name, "value": repr(raw)}
-    )
+def _bad_value(spec: ArgSpec, raw: object, key: str) -> InvalidArgumentError:
+    """Return error `key` (not_whole, not_number, not_bool) for a value of the wrong kind."""
+    return InvalidArgumentError(key, name=spec.name, value=repr(raw))
 
 
 def _parse_int(spec: ArgSpec, raw: object) -> int:
     if isinstance(raw, bool):
-        raise _bad_value(spec, raw, "a whole number", "not_whole")
+        raise _bad_value(spec, raw, "not_whole")
     if isinstance(raw, float) and raw.is_integer():
         raw = int(raw)
     if isinstance(raw, str):
         try:
             raw = int(raw.strip())
         except ValueError:
-            raise _bad_value(spec, raw, "a whole number", "not_whole") from None
+            raise _bad_value(spec, raw, "not_whole") from None
     if not isinstance(raw, int):
-        raise _bad_value(spec, raw, "a whole number", "not_whole")
+        raise _bad_value(spec, raw, "not_whole")
     _check_range(spec, raw)
     return raw
 
@@ -74,10 +72,8 @@ def _parse_int(spec: ArgSpec, raw: object) -> int:
 def _check_range(spec: ArgSpec, value: float) -> None:
     low, high = spec.minimum, spec.maximum
     if (low is not None and value < low) or (high is not None and value > high):
-        bounds = f"between {_number(low)} and {_number(high)}" if high is not None else f"at least {_number(low)}"
         key, params = ("out_of_range", {"high": _number(high)}) if high is not None else ("too_small", {})
-        params |= {"name": spec.name, "low": _number(low), "value": _number(value)}
-        raise InvalidArgumentError(f"{spec.name} must be {bounds}, got {_number(value)}", key=key, params=params)
+        raise InvalidArgumentError(key, name=spec.name, low=_number(low), value=_number(value), **params)
 
 
 def _number(value: float) -> str:
@@ -92,20 +88,20 @@ def _parse_ints(spec: ArgSpec, raw: object) -> int | tuple[int, ...]:
         raw = parts
     if isinstance(raw, (list, tuple)):
         if not raw:
-            raise InvalidArgumentError(f"{spec.name} needs at least one value")
+            raise InvalidArgumentError("layers.needs_a_value", name=spec.name)
         return tuple(_parse_int(spec, item) for item in raw)
     return _parse_int(spec, raw)
 
 
 def _parse_float(spec: ArgSpec, raw: object) -> float:
     if isinstance(raw, bool):
-        raise _bad_value(spec, raw, "a number", "not_number")
+        raise _bad_value(spec, raw, "not_number")
     try:
         value = float(raw.strip() if isinstance(raw, str) else raw)
     except (TypeError, ValueError):
-        raise _bad_value(spec, raw, "a number", "not_number") from None
+        raise _bad_value(spec, raw, "not_number") from None
     if not math.isfinite(value):
-        raise InvalidArgumentError(f"{spec.name} must be a finite number, got {raw!r}")
+        raise InvalidArgumentError("errors_b.not_finite", name=spec.name, value=repr(raw))
     _check_range(spec, value)
     return value
 
@@ -118,18 +114,14 @@ def _parse_bool(spec: ArgSpec, raw: object) -> bool:
         return True
     if text in {"false", "0", "no", "off"}:
         return False
-    raise _bad_value(spec, raw, "true or false", "not_bool")
+    raise _bad_value(spec, raw, "not_bool")
 
 
 def _parse_choice(spec: ArgSpec, raw: object) -> str:
     text = str(raw).strip() if isinstance(raw, (str, int, float)) else raw
     if text not in spec.choices:
         choices = ", ".join(spec.choices)
-        raise InvalidArgumentError(
-            f"{spec.name} must be one of {choices}, got {raw!r}",
-            key="bad_choice",
-            params={"name": spec.name, "choices": choices, "value": repr(raw)},
-        )
+        raise InvalidArgumentError("bad_choice", name=spec.name, choices=choices, value=repr(raw))
     return text
 
 
@@ -165,9 +157,10 @@ def normalize_args(specs: tuple[ArgSpec, ...], given: Mapping[str, object] | Non
     unknown = sorted(set(given) - set(known))
     if unknown:
         raise InvalidArgumentError(
-            f"{layer} has no argument {', '.join(unknown)}",
-            f"its arguments are: {', '.join(known) or 'none'}",
-            key="unknown_argument",
-            params={"layer": layer, "unknown": ", ".join(unknown), "known": ", ".join(known) or "—"},
+            "unknown_argument",
+            hint_key=None if known else "layers.unknown_argument_none",
+            layer=layer,
+            unknown=", ".join(unknown),
+            known=", ".join(known),
         )
     return {spec.name: parse_arg(spec, given[spec.name]) if spec.name in given else spec.default for spec in specs}

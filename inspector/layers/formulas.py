@@ -11,7 +11,7 @@ from collections.abc import Callable
 from torch import nn
 
 from inspector.core.worked import Worked
-from inspector.layers import output_size, padding, param_formulas
+from inspector.layers import output_size, padding, param_formulas, pool_size, sequence_params
 from inspector.layers.receptive_field import ReceptiveFieldRow, WindowSpec, receptive_field
 from inspector.layers.specs import Args
 
@@ -46,7 +46,7 @@ def _conv_transpose_output(args: Args, shape: tuple[int, ...], ndim: int) -> tup
 
 def _pool_output(kind: str) -> OutputFormula:
     def formula(args: Args, shape: tuple[int, ...], ndim: int) -> tuple[Worked, ...]:
-        return output_size.pool_output_shape(
+        return pool_size.pool_output_shape(
             kind,
             _spatial_in(shape, ndim),
             args["kernel_size"],
@@ -81,7 +81,7 @@ def _conv_transpose_params(ndim: int) -> ParamFormula:
 
 
 def _rnn_params(mode: str) -> ParamFormula:
-    return lambda a: param_formulas.rnn_params(
+    return lambda a: sequence_params.rnn_params(
         mode, a["input_size"], a["hidden_size"], a["num_layers"], a["bias"], a["bidirectional"], a.get("proj_size", 0)
     )
 
@@ -107,10 +107,10 @@ PARAM_FORMULAS.update(
         nn.RNN: _rnn_params("RNN"),
         nn.LSTM: _rnn_params("LSTM"),
         nn.GRU: _rnn_params("GRU"),
-        nn.MultiheadAttention: lambda a: param_formulas.multihead_attention_params(
+        nn.MultiheadAttention: lambda a: sequence_params.multihead_attention_params(
             a["embed_dim"], a["num_heads"], a["bias"], a["add_bias_kv"]
         ),
-        nn.TransformerEncoderLayer: lambda a: param_formulas.transformer_encoder_layer_params(
+        nn.TransformerEncoderLayer: lambda a: sequence_params.transformer_encoder_layer_params(
             a["d_model"], a["nhead"], a["dim_feedforward"], a["bias"]
         ),
     }

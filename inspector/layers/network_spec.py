@@ -59,40 +59,20 @@ class NetworkSpec:
     def from_dict(cls, data: object) -> NetworkSpec:
         """Return the spec in `data` (a parsed JSON document), or raise naming the bad entry."""
         if not isinstance(data, Mapping):
-            raise InvalidArgumentError(
-                f"a network spec must be a JSON object, got {type(data).__name__}",
-                key="errors_a.spec_not_object",
-                params={"type": type(data).__name__},
-            )
+            raise InvalidArgumentError("errors_a.spec_not_object", type=type(data).__name__)
         unknown = sorted(set(data) - _KEYS)
         if unknown:
-            allowed = f"allowed: {', '.join(sorted(_KEYS))}"
             raise InvalidArgumentError(
-                f"unknown key {unknown[0]!r} in the spec",
-                allowed,
-                key="errors_a.spec_unknown_key",
-                params={"entry": repr(unknown[0]), "allowed": ", ".join(sorted(_KEYS))},
+                "errors_a.spec_unknown_key", entry=repr(unknown[0]), allowed=", ".join(sorted(_KEYS))
             )
         version = data.get("version")
         if version != SPEC_VERSION or isinstance(version, bool):
-            raise InvalidArgumentError(
-                f"version: this builder reads version {SPEC_VERSION}, got {version!r}",
-                key="errors_a.spec_version",
-                params={"expected": SPEC_VERSION, "value": repr(version)},
-            )
+            raise InvalidArgumentError("errors_a.spec_version", expected=SPEC_VERSION, value=repr(version))
         layers = data.get("layers", [])
         if not isinstance(layers, list):
-            raise InvalidArgumentError(
-                f"layers must be a list, got {type(layers).__name__}",
-                key="errors_a.layers_not_list",
-                params={"type": type(layers).__name__},
-            )
+            raise InvalidArgumentError("errors_a.layers_not_list", type=type(layers).__name__)
         if len(layers) > MAX_LAYERS:
-            raise InvalidArgumentError(
-                f"layers: {len(layers)} layers; the limit is {MAX_LAYERS}",
-                key="errors_a.too_many_layers",
-                params={"count": len(layers), "limit": MAX_LAYERS},
-            )
+            raise InvalidArgumentError("errors_a.too_many_layers", count=len(layers), limit=MAX_LAYERS)
         return cls(
             input_shape=_input_shape(data.get("input_shape")),
             layers=tuple(_layer(index, raw) for index, raw in enumerate(layers)),
@@ -103,25 +83,15 @@ class NetworkSpec:
     def from_json(cls, text: str | bytes) -> NetworkSpec:
         """Return the spec in the JSON `text`, or raise saying where it is malformed."""
         if len(text) > MAX_SPEC_BYTES:
-            raise InvalidArgumentError(
-                f"the spec is {len(text):,} bytes; the limit is {MAX_SPEC_BYTES:,}",
-                key="errors_a.spec_too_large",
-                params={"size": f"{len(text):,}", "limit": f"{MAX_SPEC_BYTES:,}"},
-            )
+            raise InvalidArgumentError("errors_a.spec_too_large", size=f"{len(text):,}", limit=f"{MAX_SPEC_BYTES:,}")
         try:
             data = json.loads(text)
         except json.JSONDecodeError as error:
             raise InvalidArgumentError(
-                f"the spec is not valid JSON (line {error.lineno}, column {error.colno}): {error.msg}",
-                key="errors_a.spec_bad_json",
-                params={"line": error.lineno, "column": error.colno, "reason": error.msg},
+                "errors_a.spec_bad_json", line=error.lineno, column=error.colno, reason=error.msg
             ) from None
         except UnicodeDecodeError as error:
-            raise InvalidArgumentError(
-                f"the spec is not UTF-8 text: {error.reason}",
-                key="errors_a.spec_not_utf8",
-                params={"reason": error.reason},
-            ) from None
+            raise InvalidArgumentError("errors_a.spec_not_utf8", reason=error.reason) from None
         return cls.from_dict(data)
 
     def to_dict(self) -> dict[str, object]:
@@ -140,59 +110,36 @@ class NetworkSpec:
 
 def _input_shape(raw: object) -> tuple[int, ...]:
     if not isinstance(raw, list):
-        raise InvalidArgumentError(
-            f"input_shape must be a list of sizes such as [1, 3, 224, 224], got {raw!r}",
-            key="errors_a.input_shape_not_list",
-            params={"value": repr(raw)},
-        )
+        raise InvalidArgumentError("errors_a.input_shape_not_list", value=repr(raw))
     try:
         return validate_size(raw, "input_shape")
     except InvalidArgumentError as error:
-        raise InvalidArgumentError(
-            f"input_shape: {error.message}", error.hint, key="errors_a.in_input_shape", params={"error": error}
-        ) from None
+        raise InvalidArgumentError("errors_a.in_input_shape", error=error) from None
 
 
 def _input_dtype(raw: object) -> str:
     try:
         return dtype_name(resolve_dtype(raw, floating_only=False))
     except InvalidArgumentError as error:
-        raise InvalidArgumentError(
-            f"input_dtype: {error.message}", error.hint, key="errors_a.in_input_dtype", params={"error": error}
-        ) from None
+        raise InvalidArgumentError("errors_a.in_input_dtype", error=error) from None
 
 
 def _layer(index: int, raw: object) -> LayerEntry:
     where = f"layers[{index}]"
     if not isinstance(raw, Mapping) or "type" not in raw:
-        raise InvalidArgumentError(
-            f'{where} must be an object such as {{"type": "ReLU", "args": {{}}}}, got {raw!r}',
-            key="errors_a.layer_not_object",
-            params={"where": where, "value": repr(raw)},
-        )
+        raise InvalidArgumentError("errors_a.layer_not_object", where=where, value=repr(raw))
     extra = sorted(set(raw) - {"type", "args"})
     if extra:
-        raise InvalidArgumentError(
-            f"{where}: unknown key {extra[0]!r}",
-            "a layer has only 'type' and 'args'",
-            key="errors_a.layer_unknown_key",
-            params={"where": where, "entry": repr(extra[0])},
-        )
+        raise InvalidArgumentError("errors_a.layer_unknown_key", where=where, entry=repr(extra[0]))
     args = raw.get("args", {})
     try:
         spec = get_layer_spec(raw["type"])
         where = f"{where} ({spec.name})"
         if not isinstance(args, Mapping):
-            raise InvalidArgumentError(
-                f"args must be an object, got {type(args).__name__}",
-                key="errors_a.args_not_object",
-                params={"type": type(args).__name__},
-            )
+            raise InvalidArgumentError("errors_a.args_not_object", type=type(args).__name__)
         return LayerEntry(spec.name, normalize_args(spec.args, args, spec.name))
     except InspectorError as error:
-        raise InvalidArgumentError(
-            f"{where}: {error.message}", error.hint, key="errors_a.in_layer", params={"where": where, "error": error}
-        ) from None
+        raise InvalidArgumentError("errors_a.in_layer", where=where, error=error) from None
 
 
 def layer_entry(layer_type: str, **args: object) -> LayerEntry:
@@ -207,11 +154,7 @@ def layer_entry(layer_type: str, **args: object) -> LayerEntry:
 def with_layer(spec: NetworkSpec, index: int, entry: LayerEntry) -> NetworkSpec:
     """Return `spec` with `entry` inserted before position `index` (at the end when index = len)."""
     if len(spec.layers) >= MAX_LAYERS:
-        raise InvalidArgumentError(
-            f"a network spec holds at most {MAX_LAYERS} layers",
-            key="errors_a.layers_full",
-            params={"limit": MAX_LAYERS},
-        )
+        raise InvalidArgumentError("errors_a.layers_full", limit=MAX_LAYERS)
     index = _position(spec, index, allow_end=True)
     return replace(spec, layers=(*spec.layers[:index], entry, *spec.layers[index:]))
 
@@ -238,12 +181,7 @@ def with_args(spec: NetworkSpec, index: int, changes: Mapping[str, object]) -> N
     try:
         args = normalize_args(entry.spec.args, {**entry.args, **changes}, entry.type)
     except InspectorError as error:
-        raise InvalidArgumentError(
-            f"layers[{index}] ({entry.type}): {error.message}",
-            error.hint,
-            key="errors_a.in_layer",
-            params={"where": f"layers[{index}] ({entry.type})", "error": error},
-        ) from None
+        raise InvalidArgumentError("errors_a.in_layer", where=f"layers[{index}] ({entry.type})", error=error) from None
     layers = list(spec.layers)
     layers[index] = LayerEntry(entry.type, args)
     return replace(spec, layers=tuple(layers))
@@ -259,11 +197,7 @@ def with_input(spec: NetworkSpec, input_shape: object, input_dtype: object | Non
 def _position(spec: NetworkSpec, index: int, allow_end: bool = False) -> int:
     last = len(spec.layers) if allow_end else len(spec.layers) - 1
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index <= last:
-        raise InvalidArgumentError(
-            f"layer position {index!r} is out of range: the spec has {len(spec.layers)} layers",
-            key="errors_a.position_out_of_range",
-            params={"index": repr(index), "count": len(spec.layers)},
-        )
+        raise InvalidArgumentError("errors_a.position_out_of_range", index=repr(index), count=len(spec.layers))
     return index
 
 
@@ -275,23 +209,14 @@ def to_url_token(spec: NetworkSpec) -> str:
     packed = zlib.compress(spec.to_json(indent=None).encode("utf-8"), 9)
     token = base64.urlsafe_b64encode(packed).decode("ascii").rstrip("=")
     if len(token) > MAX_URL_TOKEN_CHARS:
-        raise InvalidArgumentError(
-            f"the spec is too large for a URL ({len(token):,} characters; the limit is {MAX_URL_TOKEN_CHARS:,})",
-            "download the spec as JSON instead",
-            key="errors_a.url_too_large",
-            params={"size": f"{len(token):,}", "limit": f"{MAX_URL_TOKEN_CHARS:,}"},
-        )
+        raise InvalidArgumentError("errors_a.url_too_large", size=f"{len(token):,}", limit=f"{MAX_URL_TOKEN_CHARS:,}")
     return token
 
 
 def from_url_token(token: str) -> NetworkSpec:
     """Return the spec carried in a URL token, or raise saying what is wrong with it."""
     if not isinstance(token, str) or len(token) > MAX_URL_TOKEN_CHARS:
-        raise InvalidArgumentError(
-            f"the spec in the URL is longer than {MAX_URL_TOKEN_CHARS:,} characters",
-            key="errors_a.url_token_too_long",
-            params={"limit": f"{MAX_URL_TOKEN_CHARS:,}"},
-        )
+        raise InvalidArgumentError("errors_a.url_token_too_long", limit=f"{MAX_URL_TOKEN_CHARS:,}")
     try:
         packed = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
         inflater = zlib.decompressobj()
@@ -299,13 +224,7 @@ def from_url_token(token: str) -> NetworkSpec:
     except (binascii.Error, ValueError, zlib.error):
         text, inflater = None, None
     if inflater is not None and (len(text) > MAX_SPEC_BYTES or inflater.unconsumed_tail):
-        raise InvalidArgumentError(
-            f"the spec in the URL inflates past {MAX_SPEC_BYTES:,} bytes",
-            key="errors_a.url_inflates",
-            params={"limit": f"{MAX_SPEC_BYTES:,}"},
-        )
+        raise InvalidArgumentError("errors_a.url_inflates", limit=f"{MAX_SPEC_BYTES:,}")
     if inflater is None or not inflater.eof:  # not base64url, not zlib, or cut short
-        raise InvalidArgumentError(
-            "the spec in the URL is not a valid spec token (compressed base64url)", key="errors_a.url_bad_token"
-        )
+        raise InvalidArgumentError("errors_a.url_bad_token")
     return NetworkSpec.from_json(text)

@@ -12,15 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from inspector.core.errors import InvalidArgumentError
-from inspector.core.messages import Message
-from inspector.layers.output_size import (
-    IntOrTuple,
-    check_int,
-    check_ndim,
-    conv_output_size,
-    each_axis,
-    per_dimension,
-)
+from inspector.core.messages import Message, msg
+from inspector.layers.checks import IntOrTuple, check_int, check_ndim, each_axis, per_dimension
+from inspector.layers.output_size import conv_output_size
 
 
 @dataclass(frozen=True)
@@ -61,12 +55,10 @@ def same_padding(
         return _odd_total_padding(k, d, h, total)
     p = total // 2
     if h is None:
-        reason = Message(f"p = d·(k − 1)/2 = {d}·({k} − 1)/2 = {p}", "padding.same", d=d, k=k, p=p)
+        reason = msg("padding.same", d=d, k=k, p=p)
     else:
         check = conv_output_size(h, k, 1, p, d).formula
-        reason = Message(
-            f"p = d·(k − 1)/2 = {d}·({k} − 1)/2 = {p}; check: {check}", "padding.same_check", d=d, k=k, p=p, check=check
-        )
+        reason = msg("padding.same_check", d=d, k=k, p=p, check=check)
     return PaddingSolution(True, p, h, reason)
 
 
@@ -91,21 +83,7 @@ def padding_for_target(
     if 2 * p > highest:  # only when s = 1 and the total is odd
         return _odd_total_for_target(h, target, k, d, lowest)
     check = conv_output_size(h, k, s, p, d).formula
-    reason = Message(
-        f"smallest p with 2·p ≥ (T − 1)·s + d·(k − 1) + 1 − H_in = "
-        f"({target} − 1)·{s} + {d}·({k} − 1) + 1 − {h} = {lowest}: "
-        f"p = max(0, ⌈{lowest}/2⌉) = {p}; "
-        f"check: {check}",
-        "padding.target",
-        target=target,
-        s=s,
-        d=d,
-        k=k,
-        h=h,
-        lowest=lowest,
-        p=p,
-        check=check,
-    )
+    reason = msg("padding.target", target=target, s=s, d=d, k=k, h=h, lowest=lowest, p=p, check=check)
     return PaddingSolution(True, p, target, reason)
 
 
@@ -152,114 +130,59 @@ def padding_for_target_shape(
 def _odd_total_padding(k: int, d: int, h: int | None, total: int) -> PaddingSolution:
     """Return why stride 1 with an odd d·(k − 1) cannot keep the size with symmetric padding."""
     left, right = total // 2, total - total // 2
-    reason = Message(
-        f"impossible with symmetric padding: d·(k − 1) = {d}·({k} − 1) = {total} is odd; "
-        f"use padding='same' (torch pads {left} left, {right} right) or an odd kernel",
-        "padding.odd_total",
-        d=d,
-        k=k,
-        total=total,
-        left=left,
-        right=right,
-    )
+    reason = msg("padding.odd_total", d=d, k=k, total=total, left=left, right=right)
     alternatives = (
-        Message(f"padding='same' (pads {left} left, {right} right)", "padding.alt.same_split", left=left, right=right),
+        msg("padding.alt.same_split", left=left, right=right),
         _kernel_with(k - 1, d * (k - 2) // 2),
         _kernel_with(k + 1, d * k // 2),
-        Message(
-            f"padding={left} gives H_in − 1, padding={right} gives H_in + 1",
-            "padding.alt.either_side",
-            left=left,
-            right=right,
-        ),
+        msg("padding.alt.either_side", left=left, right=right),
     )
     return PaddingSolution(False, None, h, reason, (left, right), alternatives)
 
 
 def _strided_same_padding(k: int, s: int, d: int, h: int | None) -> PaddingSolution:
     """Return the smallest padding giving ⌈H_in/s⌉ for a strided convolution, with why."""
-    why = Message(
-        f"with stride {s} no padding keeps the size: the output is about H_in/{s}, and torch "
-        f"refuses padding='same' for strided convolutions",
-        "padding.strided",
-        s=s,
-    )
+    why = msg("padding.strided", s=s)
     if h is None:
-        hint = f"give input_size to find the smallest padding that gives ⌈H_in/{s}⌉"
-        return PaddingSolution(False, None, None, Message(f"{why}; {hint}", "padding.strided_no_input", why=why, s=s))
+        return PaddingSolution(False, None, None, msg("padding.strided_no_input", why=why, s=s))
     target = -(h // -s)
     solution = padding_for_target(h, target, k, s, d)
-    aim = f"the nearest is ⌈H_in/s⌉ = ⌈{h}/{s}⌉ = {target} (TensorFlow's 'same')"
-    reason = Message(
-        f"{why}; {aim}: {solution.reason}",
-        "padding.strided_target",
-        why=why,
-        h=h,
-        s=s,
-        target=target,
-        reason=solution.reason,
-    )
+    reason = msg("padding.strided_target", why=why, h=h, s=s, target=target, reason=solution.reason)
     return replace(solution, reason=reason)
 
 
 def _target_too_small(h: int, target: int, k: int, s: int, d: int) -> PaddingSolution:
     """Return why a target below the unpadded output cannot be reached: padding only adds."""
     unpadded = conv_output_size(h, k, s, 0, d)
-    reason = Message(
-        f"impossible: padding only makes the output larger, and with p = 0 it is already {unpadded.formula} > {target}",
-        "padding.too_small",
-        formula=unpadded.formula,
-        target=target,
-    )
-    alternatives = (
-        Message("a larger stride", "padding.alt.larger_stride"),
-        Message("a larger kernel or dilation", "padding.alt.larger_kernel"),
-        Message("a pooling layer after this one", "padding.alt.pooling"),
-    )
+    reason = msg("padding.too_small", formula=unpadded.formula, target=target)
+    alternatives = (msg("padding.alt.larger_stride"), msg("padding.alt.larger_kernel"), msg("padding.alt.pooling"))
     return PaddingSolution(False, None, None, reason, None, alternatives)
 
 
 def _odd_total_for_target(h: int, target: int, k: int, d: int, total: int) -> PaddingSolution:
     """Return why stride 1 needing an odd number of padded cells has no symmetric answer."""
     left, right = total // 2, total - total // 2
-    reason = Message(
-        f"impossible with symmetric padding: the target needs T − H_in + d·(k − 1) = "
-        f"{target} − {h} + {d}·({k} − 1) = {total} padded cells in total, an odd number; "
-        f"pad {left} left and {right} right with F.pad",
-        "padding.odd_target",
-        target=target,
-        h=h,
-        d=d,
-        k=k,
-        total=total,
-        left=left,
-        right=right,
-    )
+    reason = msg("padding.odd_target", target=target, h=h, d=d, k=k, total=total, left=left, right=right)
     nearest = [_gives(right, target + 1)]
     if target > 1:  # a smaller padding gives T − 1, which must still be a real size
         nearest.insert(0, _gives(left, target - 1))
-    fpad = Message(f"F.pad(x, ({left}, {right})) then padding=0", "padding.alt.fpad", left=left, right=right)
+    fpad = msg("padding.alt.fpad", left=left, right=right)
     alternatives = (fpad, *nearest)
     return PaddingSolution(False, None, target, reason, (left, right), alternatives)
 
 
 def _kernel_with(k: int, p: int) -> Message:
-    return Message(f"kernel_size={k} with padding={p}", "padding.alt.kernel", k=k, p=p)
+    return msg("padding.alt.kernel", k=k, p=p)
 
 
 def _gives(p: int, size: int) -> Message:
-    return Message(f"padding={p} gives {size}", "padding.alt.gives", p=p, size=size)
+    return msg("padding.alt.gives", p=p, size=size)
 
 
 def _sizes(name: str, sizes: object, ndim: int) -> tuple[int, ...]:
     """Return `sizes` as `ndim` ints ≥ 1, or raises saying how many are needed."""
     if not isinstance(sizes, (tuple, list)) or len(sizes) != ndim:
-        raise InvalidArgumentError(
-            f"{name} must be a tuple of {ndim} sizes, got {sizes!r}",
-            "leave out batch and channels",
-            key="errors_b.sizes_tuple",
-            params={"name": name, "ndim": ndim, "value": repr(sizes)},
-        )
+        raise InvalidArgumentError("errors_b.sizes_tuple", name=name, ndim=ndim, value=repr(sizes))
     return tuple(check_int(f"{name}[{i}]", v, 1) for i, v in enumerate(sizes))
 
 
@@ -268,7 +191,7 @@ def _each_axis(solve: Callable[..., PaddingSolution], columns: list[Sequence[obj
     return tuple(
         replace(
             solution,
-            reason=Message(f"{letter}: {solution.reason}", "padding.axis", axis=letter, reason=solution.reason),
+            reason=msg("padding.axis", axis=letter, reason=solution.reason),
         )
         for letter, solution in each_axis(solve, *columns)
     )

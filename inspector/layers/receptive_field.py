@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from inspector.core.errors import InvalidArgumentError
-from inspector.layers.output_size import check_int
+from inspector.layers.checks import check_int
 
 MAX_WINDOW = 4096
 
@@ -105,19 +105,14 @@ def input_window(
     end = None if input_size is None else check_int("input_size", input_size, 1)
     if end is not None and index * s >= end + 2 * p:
         raise InvalidArgumentError(
-            f"output cell {index} would start at {index}·{s} = {index * s}, past the padded input "
-            f"({end} + 2·{p} = {end + 2 * p} cells)",
-            f"use out_index ≤ {(end + 2 * p - 1) // s}",
-            key="errors_b.window_past_input",
-            params={
-                "index": index,
-                "s": s,
-                "start": index * s,
-                "end": end,
-                "p": p,
-                "padded": end + 2 * p,
-                "largest": (end + 2 * p - 1) // s,
-            },
+            "errors_b.window_past_input",
+            index=index,
+            s=s,
+            start=index * s,
+            end=end,
+            p=p,
+            padded=end + 2 * p,
+            largest=(end + 2 * p - 1) // s,
         )
     padded = tuple(index * s + i * d for i in range(k))
     real = tuple(x - p for x in padded if x >= p and (end is None or x - p < end))
@@ -127,12 +122,7 @@ def input_window(
 def _check_layer(layer: WindowSpec) -> tuple[int, int, int, int]:
     """Return the layer's (k, s, p, d) checked, naming the layer in any error."""
     if not isinstance(layer, WindowSpec):
-        raise InvalidArgumentError(
-            f"expected a WindowSpec, got {layer!r}",
-            "WindowSpec(name, k, …)",
-            key="errors_b.not_window_spec",
-            params={"value": repr(layer)},
-        )
+        raise InvalidArgumentError("errors_b.not_window_spec", value=repr(layer))
     try:
         return (
             check_int("kernel_size", layer.kernel_size, 1),
@@ -141,12 +131,7 @@ def _check_layer(layer: WindowSpec) -> tuple[int, int, int, int]:
             check_int("dilation", layer.dilation, 1),
         )
     except InvalidArgumentError as error:
-        raise InvalidArgumentError(
-            f"{layer.name}: {error.message}",
-            error.hint,
-            key="errors_b.in_layer",
-            params={"layer": layer.name, "error": error},
-        ) from None
+        raise InvalidArgumentError("errors_b.in_layer", layer=layer.name, error=error) from None
 
 
 def _position(value: float) -> str:

@@ -365,16 +365,11 @@ BY_CLASS: dict[type[nn.Module], LayerSpec] = {spec.layer_class: spec for spec in
 def get_layer_spec(name: str) -> LayerSpec:
     """Return the spec for a layer name such as 'Conv2d' (case-insensitive; 'nn.' prefix allowed)."""
     if not isinstance(name, str):
-        raise UnknownNameError(f"a layer type must be a name such as 'Conv2d', got {type(name).__name__}")
+        raise UnknownNameError("layers.layer_type_not_text", type=type(name).__name__)
     key = name.strip().removeprefix("torch.").removeprefix("nn.")
     by_lower = {known.lower(): known for known in LAYERS}
     if key.lower() in by_lower:
         return LAYERS[by_lower[key.lower()]]
     close = get_close_matches(key, list(LAYERS), n=3, cutoff=0.5)
-    hint = f"did you mean {', '.join(close)}?" if close else f"supported: {', '.join(LAYERS)}"
-    raise UnknownNameError(
-        f"unknown layer type {name!r}",
-        hint,
-        key="unknown_layer" if close else "unknown_layer_list",
-        params={"name": repr(name), "choices": ", ".join(close or LAYERS)},
-    )
+    key = "unknown_layer" if close else "unknown_layer_list"  # a guess when one is close, else the whole list
+    raise UnknownNameError(key, name=repr(name), choices=", ".join(close or LAYERS))
