@@ -1,10 +1,102 @@
-"""Shared fixtures: small real models that exercise what inspection must get right."""
+"""Shared fixtures: small real models that exercise what inspection must get right.
+
+Tests never write into the tree: hypothesis keeps its files in a temporary folder, figures and
+screenshots go to a session temporary folder unless `--artifacts-to` / `--screenshots-to` name one
+(`python -m tests.screenshots` does, for docs/screenshots/), and a session that leaves new or
+changed files under tests/, docs/screenshots/ or .hypothesis/ fails.
+"""
 
 from __future__ import annotations
 
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+
 import pytest
 import torch
+from hypothesis import configuration as hypothesis_configuration
+from hypothesis import settings
 from torch import nn
+
+ROOT = Path(__file__).resolve().parent.parent
+# Where hypothesis would write (its example database, its constants cache): a temporary folder,
+# removed at exit. Set here, before any test runs, so `.hypothesis/` is never created in the tree.
+_HYPOTHESIS_HOME = Path(tempfile.mkdtemp(prefix="inspector-hypothesis-"))
+atexit.register(shutil.rmtree, _HYPOTHESIS_HOME, ignore_errors=True)
+hypothesis_configuration.set_hypothesis_home_dir(_HYPOTHESIS_HOME)
+settings.register_profile("inspector", database=None)  # no replay database: every run draws afresh
+settings.load_profile("inspector")
+
+# What a session must leave as it found it. Test sources (*.py) are left out on purpose: the
+# engineers editing them while a session runs are not the tests writing into the tree.
+WATCHED = ("tests", "docs/screenshots", ".hypothesis")
+_TREE_KEY = pytest.StashKey[dict[str, tuple[int, int]]]()
+
+
+def tree_snapshot(skip: tuple[Path, ...] = ()) -> dict[str, tuple[int, int]]:
+    """Return {path: (size, mtime_ns)} of every file under WATCHED (not *.py, *.pyc, `skip` folders)."""
+    files: dict[str, tuple[int, int]] = {}
+    for folder in WATCHED:
+        for path in (ROOT / folder).rglob("*"):
+            if path.suffix in (".py", ".pyc") or not path.is_file() or "__pycache__" in path.parts:
+                continue
+            if any(path.is_relative_to(kept) for kept in skip):
+                continue
+            stat = path.stat()
+            files[path.relative_to(ROOT).as_posix()] = (stat.st_size, stat.st_mtime_ns)
+    return files
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("inspector")
+    group.addoption("--artifacts-to", metavar="DIR", help="keep figures the tests write (load.json, fuzz_count.txt)")
+    group.addoption("--screenshots-to", metavar="DIR", help="keep the browser tests' screenshots (default: a tmp dir)")
+
+
+def _kept_folders(config: pytest.Config) -> tuple[Path, ...]:
+    """Return the folders named on the command line: writing there was asked for."""
+    chosen = (config.getoption("--artifacts-to"), config.getoption("--screenshots-to"))
+    return tuple(Path(folder).resolve() for folder in chosen if folder)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    session.config.stash[_TREE_KEY] = tree_snapshot(_kept_folders(session.config))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    before = session.config.stash.get(_TREE_KEY, None)
+    if before is None:
+        return
+    after = tree_snapshot(_kept_folders(session.config))
+    changed = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+    if changed:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        if reporter is not None:
+            reporter.ensure_newline()
+            reporter.write_sep("!", f"tests wrote into the tree (use tmp_path): {', '.join(changed[:10])}", red=True)
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def _chosen_or_temporary(config: pytest.Config, option: str, factory: pytest.TempPathFactory, name: str) -> Path:
+    chosen = config.getoption(option)
+    if not chosen:
+        return factory.mktemp(name)
+    folder = Path(chosen).resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where tests write figures they report (a session tmp dir unless `--artifacts-to DIR`)."""
+    return _chosen_or_temporary(pytestconfig, "--artifacts-to", tmp_path_factory, "artifacts")
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(pytestconfig: pytest.Config, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where browser tests save screenshots (a session tmp dir unless `--screenshots-to DIR`)."""
+    return _chosen_or_temporary(pytestconfig, "--screenshots-to", tmp_path_factory, "screenshots")
 
 
 class NotesMLP(nn.Module):

@@ -7,7 +7,6 @@ file, not a pipe: a pipe nobody reads fills up under load and would stall the se
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys
@@ -112,14 +111,15 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
-ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
-SCREENSHOTS = Path(__file__).resolve().parent.parent / "docs" / "screenshots"
 
 
-def screenshot(page: object, name: str) -> None:
-    """Write the page to tests/artifacts/NAME.png and copy it to docs/screenshots/ for the README."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+def screenshot(page: object, name: str, folder: Path) -> Path:
+    """Write the whole page to FOLDER/NAME.png and return the path.
+
+    Tests pass the `screenshot_dir` fixture (a tmp dir); `python -m tests.screenshots` points it
+    at docs/screenshots/ for the README's pictures.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
     page.mouse.move(0, 0)  # no hover toolbar or focus ring in the picture
     page.evaluate("document.activeElement && document.activeElement.blur()")
     page.set_viewport_size({"width": 1440, "height": 2000})  # the app scrolls inside its own pane: show it all
@@ -127,7 +127,7 @@ def screenshot(page: object, name: str) -> None:
     if main.count():
         main.first.evaluate("pane => pane.scrollTo(0, 0)")
     page.wait_for_timeout(2000)  # let the layout settle and plotly draw before the picture is taken
-    path = ARTIFACTS / f"{name}.png"
+    path = folder / f"{name}.png"
     page.screenshot(path=str(path))
     page.set_viewport_size({"width": 1440, "height": 1000})
-    shutil.copyfile(path, SCREENSHOTS / f"{name}.png")
+    return path

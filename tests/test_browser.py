@@ -1,8 +1,9 @@
 """End to end: a real `streamlit run app.py` server driven by a real headless Chromium.
 
 The page loads, a setting changed through the browser changes the shape torch reports, and a
-screenshot of each page is written to tests/artifacts/ (and copied to docs/screenshots/ for the
-README). Skips when Debian's Chromium or the playwright package is missing.
+screenshot of each page is saved to the `screenshot_dir` fixture's folder (a tmp dir;
+`python -m tests.screenshots` points it at docs/screenshots/ for the README). Skips when Debian's
+Chromium or the playwright package is missing.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _stat(page: object, key: str) -> object:
     return page.locator(f".st-key-{key} h3")
 
 
-def test_layer_lab_kernel_change_shows_torch_output(app_url: str, page: object) -> None:
+def test_layer_lab_kernel_change_shows_torch_output(app_url: str, page: object, screenshot_dir: Path) -> None:
     # the notes' Conv2d(1, 1, kernel_size=3, padding=1) on an 8×8 image
     page.goto(f"{app_url}/?layer=Conv2d&padding=1&cell=2,3", wait_until="domcontentloaded")
     output = _stat(page, "lab-output")
@@ -75,18 +76,18 @@ def test_layer_lab_kernel_change_shows_torch_output(app_url: str, page: object) 
     box = cell.bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     sync_api.expect(page).to_have_url(re.compile(f"cell={row}%2C{col}"), timeout=RENDER_MS)
-    screenshot(page, "layer_lab")
+    screenshot(page, "layer_lab", screenshot_dir)
 
 
-def test_model_inspector_shows_alexnet(app_url: str, page: object) -> None:
+def test_model_inspector_shows_alexnet(app_url: str, page: object, screenshot_dir: Path) -> None:
     page.goto(f"{app_url}/model_inspector?model=alexnet", wait_until="domcontentloaded")
     total = sum(p.numel() for p in ZOO["alexnet"].build().parameters())
     sync_api.expect(_metric(page, "Total parameters")).to_have_text(f"{total:,}", timeout=RENDER_MS)
     sync_api.expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=RENDER_MS)
-    screenshot(page, "model_inspector")
+    screenshot(page, "model_inspector", screenshot_dir)
 
 
-def test_layer_lab_in_chinese(app_url: str, page: object) -> None:
+def test_layer_lab_in_chinese(app_url: str, page: object, screenshot_dir: Path) -> None:
     # ?lang=zh: the course's words next to the numbers; a CJK font must be installed (.ci/run: fonts-noto-cjk)
     page.goto(f"{app_url}/?lang=zh&layer=Conv2d&padding=1", wait_until="domcontentloaded")
     output = _stat(page, "lab-output")
@@ -94,4 +95,4 @@ def test_layer_lab_in_chinese(app_url: str, page: object) -> None:
     sync_api.expect(output).to_have_text(str(expected), timeout=RENDER_MS)
     sync_api.expect(page.get_by_text("层实验室").first).to_be_visible(timeout=RENDER_MS)
     sync_api.expect(page.locator('input[aria-label="kernel_size（卷积核大小） (H)"]')).to_be_visible(timeout=RENDER_MS)
-    screenshot(page, "layer_lab_zh")
+    screenshot(page, "layer_lab_zh", screenshot_dir)

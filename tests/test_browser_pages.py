@@ -34,7 +34,7 @@ def page(streamlit_server: object) -> Iterator[object]:
             browser.close()
 
 
-def test_builder_applies_one_fix(page):
+def test_builder_applies_one_fix(page, screenshot_dir):
     spec = template_spec("alexnet_mistake")
     result = propagate(spec, "meta")
     assert not result.fits  # the template really does not fit
@@ -49,7 +49,7 @@ def test_builder_applies_one_fix(page):
     fix_button.click()
     sync_api.expect(page.get_by_text("Every layer fits", exact=False)).to_be_visible(timeout=RENDER_MS)
     sync_api.expect(page.get_by_text(f"{total:,} parameters", exact=False).first).to_be_visible(timeout=RENDER_MS)
-    screenshot(page, "model_builder")
+    screenshot(page, "model_builder", screenshot_dir)
 
 
 @pytest.mark.parametrize(
@@ -60,8 +60,8 @@ def test_builder_applies_one_fix(page):
         ("checkpoint_inspector", "checkpoint_inspector", "Checkpoint"),
     ],
 )
-def test_page_loads_and_screenshot(page, path, name, ready):
+def test_page_loads_and_screenshot(page, path, name, ready, screenshot_dir):
     page.goto(f"{page.base_url}/{path}", wait_until="domcontentloaded")
     sync_api.expect(page.get_by_text(ready, exact=False).first).to_be_visible(timeout=RENDER_MS)
     sync_api.expect(page.locator('[data-testid="stException"]')).to_have_count(0)
-    screenshot(page, name)
+    screenshot(page, name, screenshot_dir)

@@ -1,14 +1,14 @@
 """Hostile and random input to every public entry point: a correct answer or an InspectorError.
 
-Each property counts the cases hypothesis generated; `tests/artifacts/fuzz_count.txt` gets the
-total at the end of the session (the README quotes it). Anything other than InspectorError — a
+Each property counts the cases hypothesis generated; `fuzz_count.txt` in the `artifacts_dir`
+fixture's folder (a tmp dir; `--artifacts-to DIR` keeps it) gets the total at the end of the module
+(the README quotes it). Anything other than InspectorError — a
 ValueError from torch, a TypeError, an IndexError — fails the test: the user would see a crash.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 import pytest
 import torch
@@ -240,11 +240,9 @@ def test_cli_with_hostile_argv(command, target, pairs, capsys):
 
 
 @pytest.fixture(scope="module", autouse=True)
-def write_count():
+def write_count(artifacts_dir):
     yield
     total = sum(CASES.values())
-    folder = Path(__file__).parent / "artifacts"
-    folder.mkdir(exist_ok=True)
     lines = [f"{name}: {count}" for name, count in sorted(CASES.items())] + [f"total: {total}"]
-    (folder / "fuzz_count.txt").write_text("\n".join(lines) + "\n")
+    (artifacts_dir / "fuzz_count.txt").write_text("\n".join(lines) + "\n")
     print(f"\nfuzz cases generated: {total}")

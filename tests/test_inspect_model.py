@@ -49,6 +49,29 @@ def test_flops_equal_flop_counter_per_module_and_total(notes_mlp):
         assert layer.flops == expected.get(key, 0), layer.name
 
 
+class TwiceThrough(nn.Module):
+    """One Linear(8, 8) applied twice in one forward: its FLOPs are the sum of both calls."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(8, 8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.linear(torch.relu(self.linear(x)))
+
+
+def test_a_module_called_twice_reports_both_calls():
+    model = TwiceThrough()
+    expected = torch_flops(model, torch.randn(1, 8))
+    report = inspect_model(model, input_size=(1, 8))
+    linear = next(layer for layer in report.layers if layer.name == "linear")
+    assert linear.calls == 2
+    assert linear.flops == expected["TwiceThrough.linear"]
+    # 2 calls · (2 FLOPs per multiply-add · 1 row · 8 in · 8 out = 128) = 256; counting one call gives 128
+    assert linear.flops == 256
+    assert report.flops == expected["Global"] == 256
+
+
 @pytest.mark.parametrize("name", ["lenet5", "resnet18", "mobilenet_v2"])
 def test_zoo_flops_equal_flop_counter(name):
     entry = ZOO[name]

@@ -4,10 +4,13 @@
   Model Inspector on eight different zoo models at the same time; each must show the total
   parameters torch counts for its model. Small models run on cpu, big ones on meta (shapes only):
   the machine this runs on has 2 cores. Meanwhile a thread polls /_stcore/health and samples the
-  server's resident memory. Counts go to tests/artifacts/load.json and are printed.
+  server's resident memory. Counts are printed and written to load.json in the `artifacts_dir`
+  fixture's folder (a tmp dir; `--artifacts-to DIR` keeps it).
 * A slow inspection in one session does not hold up another session's Layer Lab.
-* Changing the model during a slow inspection cancels it: the new model's numbers appear, and the
-  cancelled setting, asked for again, gives a complete and correct answer (no half-filled cache).
+* Changing the model during a slow inspection cancels it: the new model's numbers appear, the
+  cancelled setting, asked for again, has to run its forward again (nothing was cached: had the
+  forward run to its end, the cached report would show at once, with no spinner), and then gives
+  a complete and correct answer (no half-filled cache).
 
 Every loop is bounded, every wait has a timeout, and the server is terminated in a finally
 (conftest.py's `streamlit_server` fixture, tests/server.py).
@@ -34,7 +37,6 @@ from models import ZOO
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "tests" / "artifacts"
 
 # One session per model, all at once. cpu where a forward takes well under a second here, meta
 # (shapes only, no memory) where real weights would be big or slow: vgg11 is 0.5 GB, gpt_7b 27 GB.
@@ -244,7 +246,7 @@ async def inspect_session(
     return result
 
 
-def test_concurrent_sessions_get_correct_totals(streamlit_server: Server) -> None:
+def test_concurrent_sessions_get_correct_totals(streamlit_server: Server, artifacts_dir: Path) -> None:
     results = [SessionResult(model, device, expected_total(model)) for model, device in LOAD_MODELS.items()]
     traffic = Traffic(streamlit_server)
     started = time.monotonic()
@@ -287,8 +289,7 @@ def test_concurrent_sessions_get_correct_totals(streamlit_server: Server) -> Non
         "wall_s": round(wall, 1),
         "errors": (traffic.errors + monitor.errors)[:20],
     }
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "load.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (artifacts_dir / "load.json").write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
 
     assert len(results) >= 8
@@ -357,6 +358,12 @@ def test_changing_the_model_cancels_a_slow_inspection(streamlit_server: Server) 
             await page.goto(
                 inspector_url(streamlit_server, SLOW_MODEL, size=SLOW_INPUT_CANCEL), wait_until="domcontentloaded"
             )
+            # Proof the first run was cut short: its report is not in the cache, so the forward runs
+            # again under the spinner (Streamlit shows a spinner only for a call lasting over 0.5 s;
+            # a cached report returns in milliseconds). Had cancelling done nothing, the old run would
+            # have finished and cached its report, and no spinner would ever show here.
+            rerun_spinner = page.get_by_text(f"Building {ZOO[SLOW_MODEL].title} on cpu")
+            await async_api.expect(rerun_spinner).to_be_visible(timeout=RENDER_MS)
             await async_api.expect(metric(page, "Total parameters")).to_have_text(f"{slow_total:,}", timeout=SESSION_MS)
             await async_api.expect(page.locator(".st-key-zoo-output h3")).to_have_text("(12, 1000)", timeout=RENDER_MS)
             return {"new_model_after_s": round(cancelled_after, 2), "rerun_full_s": round(time.monotonic() - again, 2)}
