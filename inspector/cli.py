@@ -1,7 +1,10 @@
 """The command line: `python -m inspector [--lang en|zh] zoo | devices | layers | model | layer`.
 
-User errors print one line to stderr and exit 2; a report goes to stdout. `--lang` (before or after
-the subcommand) sets the language of the readable output and of the error line; JSON keys stay English.
+A report goes to stdout and exit status 0. Whatever the input, an error is one line on stderr, never
+a traceback: exit 2 for a problem with the input (what was wrong, the allowed range, the fix), exit 3
+for an internal error (a bug to report). Every argument is checked for length and digits before it
+is parsed. `--lang` (before or after the subcommand) sets the language of the readable output and of
+the error line; JSON keys stay English.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from inspector.core.bounds import check_digits, check_length, shorten
 from inspector.core.devices import available_devices, cuda_visible_devices
-from inspector.core.errors import InspectorError
+from inspector.core.errors import InspectorError, InvalidArgumentError
 from inspector.core.formatting import OutputFormat, parse_format, render_report
 from inspector.core.i18n import DEFAULT_LANG, available_languages, error_text, t, t_or
+from inspector.core.messages import msg
 from inspector.core.shapes import parse_sizes
 from inspector.lab.formatting import render_layer
 from inspector.lab.inspection import inspect_layer
@@ -26,6 +31,7 @@ from inspector.model.zoo import inspect_named_model, parse_kwargs
 from models import ZOO
 
 USER_ERROR = 2
+INTERNAL_ERROR = 3  # not 1, which is what Python itself exits with after an uncaught traceback
 
 # Subcommands that live in their own modules. Each module defines
 # `add_command(commands: argparse._SubParsersAction) -> None`, whose parser calls
@@ -130,7 +136,8 @@ def _listing(kind: str, output_format: str, lang: str = DEFAULT_LANG) -> str:
         rows = [{**row, other: t_or(f"zoo.{row[key]}.description", lang, str(row[other]))} for row in rows]
     lines = [f"{str(row[key]).ljust(width)}  {_flat(row[other])}" for row in rows]
     if kind == "devices":
-        lines.append(f"CUDA_VISIBLE_DEVICES={cuda_visible_devices() or t('cli.cuda_unset', lang)}")
+        visible = cuda_visible_devices()  # "" is set (no GPU visible), not unset: only None means all GPUs
+        lines.append(f"CUDA_VISIBLE_DEVICES={visible if visible is not None else t('cli.cuda_unset', lang)}")
     return "\n".join(lines)
 
 
@@ -174,19 +181,62 @@ def run(argv: Sequence[str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit status (0 ok, 2 user error)."""
-    argv = sys.argv[1:] if argv is None else argv
+    """Run the CLI; return the exit status (0 ok, 2 a problem with the input, 3 an internal error)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    lang = _requested_lang(argv)
     try:
+        check_arguments(argv)
         _print(run(argv))
-    except (InspectorError, _UsageError) as error:
-        lang = _requested_lang(argv)
-        text = str(error)
-        if isinstance(error, InspectorError):
-            message, hint = error_text(error, lang)
-            text = t("cli.error_hint", lang, message=message, hint=hint) if hint else message
-        sys.stderr.write(one_line(t("cli.error", lang, message=text)) + "\n")
+    except Exception as error:  # the one place an error becomes a line: no traceback, whatever was raised
+        user_error = _as_user_error(error)
+        if user_error is None:
+            kind = type(error).__name__
+            _say(t("bounds.internal_error", lang, kind=kind, message=shorten(error, 200), status=INTERNAL_ERROR))
+            return INTERNAL_ERROR
+        _say(t("cli.error", lang, message=_user_text(user_error, lang)))
         return USER_ERROR
     return 0
+
+
+def check_arguments(argv: Sequence[str]) -> None:
+    """Raise InvalidArgumentError for an argument too long to be a path, size or option, or for an
+    option's value with a number too long to be one (Python's int() would refuse past 4,300 digits)."""
+    flag = None
+    for position, item in enumerate(argv, start=1):
+        name, equals, value = item.partition("=") if item.startswith("--") else ("", "", item)
+        what = name or flag or msg("bounds.argument", position=position)
+        if equals or (flag and not item.startswith("--")):  # an option's value; positionals are names and paths
+            check_digits(value, what)
+        check_length(item, what)
+        flag = item if item.startswith("--") and not equals else None
+
+
+def _as_user_error(error: Exception) -> InspectorError | _UsageError | None:
+    """Return `error` as an error in the user's input, or None when it is a bug of ours.
+
+    Besides our own errors, two kinds always come from the input: too deep a nesting (a JSON file, a
+    model nested thousands of modules deep) and a path the system refuses (too long, a directory,
+    no permission). Anything else is internal.
+    """
+    if isinstance(error, (InspectorError, _UsageError)):
+        return error
+    if isinstance(error, RecursionError):
+        return InvalidArgumentError("bounds.too_deep", limit=sys.getrecursionlimit())
+    if isinstance(error, OSError) and error.filename is not None:
+        reason = error.strerror or type(error).__name__
+        return InvalidArgumentError("bounds.os_error", path=repr(shorten(error.filename)), reason=reason)
+    return None
+
+
+def _user_text(error: InspectorError | _UsageError, lang: str) -> str:
+    if not isinstance(error, InspectorError):
+        return str(error)
+    message, hint = error_text(error, lang)
+    return t("cli.error_hint", lang, message=message, hint=hint) if hint else message
+
+
+def _say(line: str) -> None:
+    sys.stderr.write(one_line(line) + "\n")
 
 
 def one_line(text: str) -> str:

@@ -3,7 +3,8 @@
 This is the one place that runs a model: shapes come from the real outputs, FLOPs from
 `torch.utils.flop_counter.FlopCounterMode` (through `inspector.core.flops.FlopCounter`); each module's
 count is the counter's total after its forward minus the total before, so it equals what
-FlopCounterMode attributes to that call.
+FlopCounterMode attributes to that call. `kept_as_found` puts back what a forward changes in the
+model itself: attributes it replaces, buffers it updates in place, train/eval flags.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import chain
 
 import torch
 from torch import nn
@@ -134,3 +136,101 @@ def trace_forward(model: nn.Module, call: Callable[[], object]) -> ForwardTrace:
         for handle in handles:
             handle.remove()
     return ForwardTrace(output, records, counter.get_total_flops())
+
+
+# A plain attribute counts as model state when it is a tensor or a list, tuple or dict holding
+# tensors (torchvision's AnchorGenerator caches `cell_anchors`, a list, and moves it in forward).
+_CONTAINER_DEPTH = 3
+
+
+def _tensors_inside(value: object, depth: int = _CONTAINER_DEPTH) -> list[torch.Tensor]:
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if depth == 0 or not isinstance(value, (list, tuple, dict)):
+        return []
+    items = value.values() if isinstance(value, dict) else value
+    return [tensor for item in items for tensor in _tensors_inside(item, depth - 1)]
+
+
+@dataclass
+class _ModuleState:
+    """One module as found: its attributes (containers shallow-copied) and its parameter and buffer slots."""
+
+    module: nn.Module
+    attributes: dict[str, object]
+    contents: dict[str, list | dict]
+    parameters: dict[str, object]
+    buffers: dict[str, object]
+
+    @classmethod
+    def of(cls, module: nn.Module) -> _ModuleState:
+        attributes = dict(vars(module))
+        contents = {
+            name: value.copy()
+            for name, value in attributes.items()
+            if isinstance(value, (list, dict)) and not name.startswith("_") and _tensors_inside(value)
+        }
+        return cls(module, attributes, contents, dict(module._parameters), dict(module._buffers))
+
+    def restore(self) -> None:
+        found = vars(self.module)
+        for name in [name for name in found if name not in self.attributes]:
+            del found[name]  # a cache the forward created
+        found.update(self.attributes)  # replaced attributes and the train/eval flag, as they were
+        for name, saved in self.contents.items():
+            if isinstance(saved, list):
+                found[name][:] = saved
+            else:
+                found[name].clear()
+                found[name].update(saved)
+        for slots, saved in ((self.module._parameters, self.parameters), (self.module._buffers, self.buffers)):
+            slots.clear()
+            slots.update(saved)
+
+
+def _put_back(tensor: torch.Tensor, copy: torch.Tensor) -> None:
+    """Write `copy`'s values into `tensor`; in place, so views of it (tied buffers) see them too.
+
+    Always, not only when the version counter moved: BatchNorm's kernels update the running
+    statistics without bumping it. An inference tensor cannot be written, nor by a forward.
+    """
+    if tensor.is_inference():
+        return
+    if tensor.shape == copy.shape and tensor.dtype == copy.dtype and tensor.device == copy.device:
+        tensor.copy_(copy)
+    else:  # the forward resized it with .data or set_
+        tensor.data = copy
+
+
+@contextmanager
+def kept_as_found(model: nn.Module) -> Iterator[None]:
+    """Run the block, then leave `model` as it was found, also when the block fails.
+
+    Restored: every module's attributes (a tensor a forward replaced, a cache it added, the
+    train/eval flag), the objects in its parameter and buffer slots, each tensor's requires_grad,
+    and bit for bit the values of buffers and tensor attributes a forward updated in place
+    (BatchNorm's running statistics in train mode). Those are copied first; on meta a copy is free.
+    Parameters are not copied: nothing in a forward under no_grad writes into them.
+    """
+    states = [_ModuleState.of(module) for module in model.modules()]
+    state_tensors = {
+        id(tensor): tensor
+        for state in states
+        for tensor in chain(
+            (b for b in state.buffers.values() if b is not None),
+            *(_tensors_inside(value) for name, value in state.attributes.items() if not name.startswith("_")),
+        )
+    }
+    copies = {key: tensor.detach().clone() for key, tensor in state_tensors.items()}
+    flags = [(tensor, tensor.requires_grad) for tensor in chain(model.parameters(), state_tensors.values())]
+    try:
+        yield
+    finally:
+        for state in states:
+            state.restore()
+        with torch.no_grad():
+            for key, tensor in state_tensors.items():
+                _put_back(tensor, copies[key])
+        for tensor, requires_grad in flags:
+            if tensor.is_leaf:
+                tensor.requires_grad_(requires_grad)

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 from torch.func import functional_call
 
-from inspector.core.collect import ForwardFailure, ForwardTrace, trace_forward
+from inspector.core.collect import ForwardFailure, ForwardTrace, kept_as_found, trace_forward
 from inspector.core.devices import cuda_visible_devices, resolve_device
 from inspector.core.dtypes import dtype_name, resolve_dtype
 from inspector.core.errors import ForwardError, InvalidArgumentError
@@ -99,20 +99,17 @@ def _converted_state(model: nn.Module, target: torch.device, cast: torch.dtype |
 
 
 def _run(model: nn.Module, inputs: object, state: dict | None, mode: str) -> ForwardTrace:
-    """Return the traced forward; restores every module's train/eval flag, also on failure."""
-    modes = [(module, module.training) for module in model.modules()]
+    """Return the traced forward; the model is left as found (modes, attributes, buffers), also on failure."""
     try:
-        model.train(mode == "train")
-        if state is None:
-            return trace_forward(model, lambda: run_call(model, inputs))
-        return trace_forward(
-            model, lambda: run_call(model, inputs, lambda *a, **k: functional_call(model, state, a, k))
-        )
+        with kept_as_found(model):
+            model.train(mode == "train")
+            if state is None:
+                return trace_forward(model, lambda: run_call(model, inputs))
+            return trace_forward(
+                model, lambda: run_call(model, inputs, lambda *a, **k: functional_call(model, state, a, k))
+            )
     except ForwardFailure as failure:
         raise _forward_error(model, failure) from None
-    finally:
-        for module, training in modes:
-            module.training = training
 
 
 def _forward_error(model: nn.Module, failure: ForwardFailure) -> ForwardError:
