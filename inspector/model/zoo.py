@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 import torch
 from torch import nn
 
+from inspector.core.bounds import load_json, shorten
 from inspector.core.devices import resolve_device
 from inspector.core.dtypes import resolve_dtype
 from inspector.core.errors import InvalidArgumentError, UnknownNameError
@@ -109,11 +110,13 @@ def _build_on(
 def _call_factory(factory: Callable[[], nn.Module], label: str) -> nn.Module:
     try:
         model = factory()
-    except (ValueError, TypeError, AssertionError, RuntimeError) as error:
+    except Exception as error:  # a user's class runs its own code: whatever it raises is about its arguments
+        expected = isinstance(error, (ValueError, TypeError, AssertionError, RuntimeError))
+        reason = str(error) if expected else f"{type(error).__name__}: {shorten(error, 200)}"
         raise InvalidArgumentError(
-            f"could not build {label}: {error}",
+            f"could not build {label}: {reason}",
             key="errors_a.build_failed",
-            params={"model": label, "reason": str(error)},
+            params={"model": label, "reason": reason},
         ) from None
     if not isinstance(model, nn.Module):
         raise InvalidArgumentError(
@@ -154,6 +157,14 @@ def import_model_class(path: str) -> Callable[..., nn.Module]:
             key="errors_a.cannot_import",
             params={"module": repr(module_name), "reason": str(error)},
         ) from None
+    except (Exception, SystemExit) as error:  # the user's module ran and failed: its own code, not ours
+        raise InvalidArgumentError(
+            "bounds.import_raised",
+            module=repr(shorten(module_name)),
+            name=shorten(module_name),
+            kind=type(error).__name__,
+            reason=shorten(error, 200),
+        ) from None
     try:
         target = getattr(module, attribute)
     except AttributeError:
@@ -174,7 +185,7 @@ def parse_kwargs(text: str | None) -> dict[str, object]:
     if not text:
         return {}
     try:
-        value = json.loads(text)
+        value = load_json(text, "--kwargs")
     except json.JSONDecodeError as error:
         raise InvalidArgumentError(
             f"--kwargs is not valid JSON: {error.msg}",
