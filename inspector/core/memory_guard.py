@@ -1,65 +1,82 @@
-"""Refusing allocations that would not fit, before they are made."""
+"""Refusing runs that would not fit, before they allocate, and holding their memory while they run.
+
+The figure is a run's pre-flight peak (`inspector.core.preflight`: parameters, buffers, inputs and
+the forward's live tensors, found on meta) or, for training, the planner's estimate. `reserve`
+takes it from the process's one budget (`inspector.core.budget`) for as long as the run lasts:
+a figure larger than the whole budget is refused at once, one that fits only once others finish
+waits for them, and gives up after a while.
+"""
 
 from __future__ import annotations
 
-import math
-import os
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import torch
 
+from inspector.core.budget import DEFAULT_SHARE, DEFAULT_WAIT_S, BudgetRefused, Refusal, budget_share, process_budget
+from inspector.core.budget import usable_memory as free_memory
 from inspector.core.errors import InvalidArgumentError
+from inspector.core.preflight import Preflight
 from inspector.core.units import binary_bytes
 
-# Share of the memory actually free that one inspection may take: the rest stays for other
-# users of the same server and for the forward pass's activations.
-DEFAULT_SHARE = 0.5
+__all__ = ["DEFAULT_SHARE", "budget_share", "check_fits", "free_memory", "refusal_error", "reserve"]
 
 
-def budget_share() -> float:
-    """Return the share of free memory one inspection may take: INSPECTOR_MEMORY_SHARE, else 0.5.
-
-    A value outside (0, 1] or not a number is ignored, so a typo in a deployment's environment
-    never disables the guard.
-    """
-    try:
-        share = float(os.environ.get("INSPECTOR_MEMORY_SHARE", DEFAULT_SHARE))
-    except ValueError:
-        return DEFAULT_SHARE
-    return share if math.isfinite(share) and 0 < share <= 1 else DEFAULT_SHARE
+def _plan(needed: int | Preflight, device: torch.device) -> Preflight:
+    return needed if isinstance(needed, Preflight) else Preflight(str(device), needed, 0)
 
 
-def free_memory(device: torch.device) -> int | None:
-    """Return the bytes free on `device` now (None on meta, or where it can't be read)."""
-    if device.type == "cuda":
-        free, _total = torch.cuda.mem_get_info(device)
-        return int(free)
-    if device.type == "cpu":
-        try:
-            with open("/proc/meminfo", encoding="ascii") as meminfo:
-                for line in meminfo:
-                    if line.startswith("MemAvailable:"):
-                        return int(line.split()[1]) * 1024
-        except OSError:
-            return None
-    return None
-
-
-def check_fits(needed: int, device: torch.device, what: str, share: float | None = None) -> None:
-    """Raise InvalidArgumentError when `needed` bytes exceed `share` (default: `budget_share()`)
-    of the memory free on `device`."""
-    share = budget_share() if share is None else share
-    free = free_memory(device)
-    if free is None or needed <= share * free:
-        return
-    raise InvalidArgumentError(
-        f"{what} needs {binary_bytes(needed)} on {device}, more than {share:.0%} of the {binary_bytes(free)} free",
-        "inspect on device 'meta' (shapes, parameters and FLOPs without memory) or choose smaller sizes",
-        key="memory_guard",
-        params={
-            "what": what,
-            "needed": binary_bytes(needed),
-            "device": device,
-            "share": f"{share:.0%}",
-            "free": binary_bytes(free),
-        },
+def refusal_error(refusal: Refusal, plan: Preflight, what: object, waited_s: float = 0.0) -> InvalidArgumentError:
+    """Return the keyed error for a run the budget refused: too big for the budget, or still no room after waiting."""
+    needed, capacity = binary_bytes(plan.total_bytes), binary_bytes(refusal.capacity)
+    if not refusal.could_fit:
+        return InvalidArgumentError(
+            "memory.too_big",
+            what=what,
+            needed=needed,
+            device=plan.device,
+            capacity=capacity,
+            resident=binary_bytes(plan.resident_bytes),
+            forward=binary_bytes(plan.forward_bytes),
+        )
+    return InvalidArgumentError(
+        "memory.busy",
+        what=what,
+        needed=needed,
+        device=plan.device,
+        capacity=capacity,
+        reserved=binary_bytes(refusal.reserved),
+        seconds=f"{waited_s:g}",
     )
+
+
+def check_fits(needed: int | Preflight, device: torch.device, what: object) -> None:
+    """Raise InvalidArgumentError when `needed` (bytes, or a pre-flight figure) could never fit the budget."""
+    if device.type == "meta":
+        return
+    plan = _plan(needed, device)
+    refusal = process_budget(device).check(plan.total_bytes)
+    if refusal is not None:
+        raise refusal_error(refusal, plan, what)
+
+
+@contextmanager
+def reserve(
+    needed: int | Preflight, device: torch.device, what: object, wait_s: float = DEFAULT_WAIT_S
+) -> Iterator[None]:
+    """Hold `needed` bytes of `device`'s budget for the block, or raise the keyed refusal before it runs.
+
+    Nested reservations of one thread share the outer one (a page that reserved for the work it
+    calls): the inner takes only what exceeds it.
+    """
+    if device.type == "meta":  # nothing is allocated
+        yield
+        return
+    plan = _plan(needed, device)
+    with ExitStack() as held:
+        try:
+            held.enter_context(process_budget(device).reserve(plan.total_bytes, wait_s))
+        except BudgetRefused as refused:
+            raise refusal_error(refused.refusal, plan, what, wait_s if refused.refusal.could_fit else 0.0) from None
+        yield
