@@ -45,6 +45,12 @@ class InspectorError(Exception):
     hint from another message (one error with several possible fixes); `no_hint` leaves it out.
     """
 
+    message: str
+    hint: str | None
+    key: str | None
+    params: dict[str, object]
+    hint_key: str | None
+
     def __init__(
         self, key: str, /, *legacy: object, hint_key: str | None = None, no_hint: bool = False, **params: object
     ) -> None:

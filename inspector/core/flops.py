@@ -14,12 +14,15 @@ FlopCounterMode lacks (see there).
 from __future__ import annotations
 
 from collections.abc import Hashable
+from typing import Any
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode, _FlopCounterMode, sdpa_flop_count
 
 
-def _cpu_flash_attention_flop(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
+def _cpu_flash_attention_flop(
+    query_shape: torch.Size, key_shape: torch.Size, value_shape: torch.Size, *args: object, **kwargs: object
+) -> int:
     """Return torch's own attention formula for the CPU flash kernel, which its registry lacks."""
     return sdpa_flop_count(query_shape, key_shape, value_shape)
 
@@ -42,7 +45,8 @@ def _signature(value: object) -> Hashable:
     raise TypeError  # anything else: not memoized, counted the normal way
 
 
-def _meta_functional(func, args, kwargs, out) -> bool:
+# The dispatch protocol passes ops, arguments and results untyped (torch annotates none of it): Any below.
+def _meta_functional(func: Any, args: tuple[Any, ...], kwargs: dict[str, Any], out: Any) -> bool:
     """Return whether `out` may be replaced by fresh tensors of its layout on a repeat call.
 
     True for ops on meta tensors that neither alias nor mutate (per their schema) and return
@@ -61,25 +65,29 @@ def _meta_functional(func, args, kwargs, out) -> bool:
     return all(t.device.type == "meta" for t in tensors)
 
 
-def _layout(out):
+def _layout(out: Any) -> tuple[Any, ...]:
     if isinstance(out, (tuple, list)):
         return (type(out), tuple(_layout(t) for t in out))
     return (out.shape, out.stride(), out.dtype, out.requires_grad)
 
 
-def _fresh(layout):
+def _fresh(layout: tuple[Any, ...]) -> Any:
     if isinstance(layout[0], type):
         return layout[0](tuple(_fresh(item) for item in layout[1]))
     shape, stride, dtype, requires_grad = layout
     return torch.empty_strided(shape, stride, dtype=dtype, device="meta", requires_grad=requires_grad)
 
 
-def _on_meta(args: tuple) -> bool:
+def _on_meta(args: tuple[object, ...]) -> bool:
     return any(isinstance(arg, torch.Tensor) and arg.is_meta for arg in args)
 
 
 class _MemoizedMode(_FlopCounterMode):
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+    counter: FlopCounter  # the counter it was made with (torch types it as the plain FlopCounterMode)
+
+    def __torch_dispatch__(
+        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
+    ) -> Any:
         kwargs = kwargs or {}
         counter = self.counter
         if isinstance(func, torch._ops.HigherOrderOperator) or func in counter.flop_registry:
@@ -111,7 +119,7 @@ class FlopCounter(FlopCounterMode):
         self.total = 0
         self.memo: dict[Hashable, int] = {}
         self._composite: dict[object, bool] = {}
-        self.outputs: dict[Hashable, object] = {}
+        self.outputs: dict[Hashable, tuple[Any, ...]] = {}
 
     def __enter__(self) -> FlopCounter:
         self.total = 0
@@ -120,11 +128,12 @@ class FlopCounter(FlopCounterMode):
         return self
 
     def __exit__(self, *args: object) -> bool | None:
-        result = self.mode.__exit__(*args)
+        assert self.mode is not None, "__enter__ set it"
+        result: bool | None = self.mode.__exit__(*args)
         self.mode = None
         return result
 
-    def _count_flops(self, func_packet, out, args, kwargs):
+    def _count_flops(self, func_packet: Any, out: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if func_packet in self.flop_registry:
             self.total += self.flop_registry[func_packet](*args, **kwargs, out_val=out)
         return out

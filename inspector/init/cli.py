@@ -64,12 +64,7 @@ def run_init(args: argparse.Namespace) -> str:
     """Return the `init` command's output for the parsed `args`."""
     output_format = parse_format(args.format)
     if output_format not in (OutputFormat.TABLE, OutputFormat.JSON):
-        raise InvalidArgumentError(
-            f"init has no {output_format.value} output",
-            "use --format table or json",
-            key="errors_b.init_format",
-            params={"format": output_format.value},
-        )
+        raise InvalidArgumentError("errors_b.init_format", format=output_format.value)
     options = parse_kwargs(args.kwargs)
     for flag, _kind, _text in _DEEP_FLAGS:
         name = flag.removeprefix("--").replace("-", "_")
@@ -109,6 +104,7 @@ def _theory_lines(report: InitReport, lang: str = DEFAULT_LANG) -> list[str]:
     """One line per distinct formula, naming the layers it covers."""
     groups: dict[str, list[str]] = {}
     for layer in report.initialised_layers():
+        assert layer.theory is not None, "every initialised layer has its theory"
         groups.setdefault(layer.theory.formula, []).append(layer.name)
     lines = []
     for formula, names in groups.items():

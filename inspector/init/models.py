@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 from torch import nn
@@ -29,7 +30,7 @@ _ACTIVATION = ModelOption(
 )
 
 
-def _build_deep_cnn(image_size: int = 32, **options: object) -> nn.Module:
+def _build_deep_cnn(image_size: int = 32, **options: Any) -> nn.Module:  # options checked by the zoo entry
     del image_size  # padding 1 keeps any image size: it shapes the input only
     return deep_cnn(**options)
 
@@ -91,11 +92,7 @@ def _batch(input_size: tuple[int, ...], batch: int | None) -> tuple[int, ...]:
     if batch is None:
         return input_size
     if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= MAX_BATCH:
-        raise InvalidArgumentError(
-            f"batch must be a whole number from 1 to {MAX_BATCH}, got {batch!r}",
-            key="errors_b.bad_batch",
-            params={"maximum": MAX_BATCH, "value": repr(batch)},
-        )
+        raise InvalidArgumentError("errors_b.bad_batch", maximum=MAX_BATCH, value=repr(batch))
     return (batch, *input_size[1:])
 
 
@@ -105,11 +102,7 @@ def _build_deep(entry: ZooEntry, options: Mapping[str, object] | None) -> tuple[
         with torch.device("cpu"):
             model = entry.build(**values)
     except ValueError as error:
-        raise InvalidArgumentError(
-            f"could not build {entry.name}: {error}",
-            key="errors_b.could_not_build",
-            params={"model": entry.name, "error": str(error)},
-        ) from None
+        raise InvalidArgumentError("errors_b.could_not_build", model=entry.name, error=str(error)) from None
     return model, entry.input_size_for(**values)
 
 
@@ -123,16 +116,9 @@ def prepare_model(
     size = validate_size(input_size) if input_size is not None else None
     if isinstance(model_or_name, nn.Module):
         if options:
-            raise InvalidArgumentError(
-                "options are for a model name; a module is already built", key="errors_b.options_for_module"
-            )
+            raise InvalidArgumentError("errors_b.options_for_module")
         if size is None:
-            raise InvalidArgumentError(
-                f"{type(model_or_name).__name__} is not a named model, so its input size is unknown",
-                "give input_size, e.g. (16, 784)",
-                key="errors_b.input_size_unknown",
-                params={"model": type(model_or_name).__name__},
-            )
+            raise InvalidArgumentError("errors_b.input_size_unknown", model=type(model_or_name).__name__)
         return PreparedModel(model_or_name, type(model_or_name).__name__, _batch(size, batch))
     name = str(model_or_name).strip().lower()
     if name in DEEP_MODELS:
@@ -144,10 +130,7 @@ def prepare_model(
         default_size, dtype = entry.input_size_for(**zoo_options(entry, options)), entry.input_dtype
     else:
         raise UnknownNameError(
-            f"unknown model {model_or_name!r}",
-            f"choose one of: {', '.join(model_names())}",
-            key="errors_b.unknown_init_model",
-            params={"name": repr(model_or_name), "choices": ", ".join(model_names())},
+            "errors_b.unknown_init_model", name=repr(model_or_name), choices=", ".join(model_names())
         )
     if size is None:
         size, batch = default_size, DEFAULT_BATCH if batch is None else batch

@@ -17,7 +17,7 @@ from torch import nn
 from torch.nn import functional
 
 from inspector.core.errors import ForwardError, InvalidArgumentError, UnknownNameError
-from inspector.core.messages import Message
+from inspector.core.messages import msg
 from inspector.init.code import init_code
 from inspector.init.models import DEEP_MODELS, prepare_model
 from inspector.init.schemes import (
@@ -38,9 +38,9 @@ LOSS = "mse_loss(output, target), target ~ N(0, 1)"
 # start alike) and its output std would be inflated: 1.99 instead of √2 for kaiming + ReLU.
 DATA_SEED_OFFSET = 1_000_003
 BIAS_TEXT = {
-    BiasInit.ZEROS: Message("biases: zeros (nn.init.zeros_)", "init_notes.bias_zeros"),
-    BiasInit.DEFAULT: Message("biases: PyTorch's default U(−1/√fan_in, 1/√fan_in)", "init_notes.bias_default"),
-    BiasInit.SCHEME: Message("biases: the weights' scheme", "init_notes.bias_scheme"),
+    BiasInit.ZEROS: msg("init_notes.bias_zeros"),
+    BiasInit.DEFAULT: msg("init_notes.bias_default"),
+    BiasInit.SCHEME: msg("init_notes.bias_scheme"),
 }
 
 
@@ -71,7 +71,7 @@ class LayerInit:
             key: _json_number(getattr(self, key))
             for key in ("weight_mean", "weight_std", "activation_mean", "activation_std", "gradient_norm")
         }
-        document = {
+        document: dict[str, object] = {
             "name": self.name,
             "type": self.type,
             "initialised": self.initialised,
@@ -136,13 +136,15 @@ def _leaves(model: nn.Module) -> dict[str, nn.Module]:
     return {name: module for name, module in model.named_modules() if next(module.children(), None) is None}
 
 
-def _run(model: nn.Module, label: str, inputs: torch.Tensor, generator: torch.Generator) -> dict[str, tuple]:
+def _run(
+    model: nn.Module, label: str, inputs: torch.Tensor, generator: torch.Generator
+) -> dict[str, tuple[float, float]]:
     """Run forward + backward; return each leaf's first output statistics by name (hooks always removed)."""
     leaves = _leaves(model)
     names = {id(module): name for name, module in leaves.items()}
     outputs: dict[str, tuple[float, float]] = {}
 
-    def record(module: nn.Module, args: tuple, output: object) -> None:
+    def record(module: nn.Module, args: tuple[object, ...], output: object) -> None:
         tensor = _first_tensor(output)
         if names[id(module)] not in outputs and tensor is not None:
             outputs[names[id(module)]] = _stats(tensor)
@@ -151,24 +153,20 @@ def _run(model: nn.Module, label: str, inputs: torch.Tensor, generator: torch.Ge
     try:
         output = _first_tensor(model(inputs))
         if output is None:
-            raise InvalidArgumentError(
-                f"{label} gave no floating-point tensor, so there is no loss to backpropagate",
-                key="errors_b.no_float_output",
-                params={"model": label},
-            )
+            raise InvalidArgumentError("errors_b.no_float_output", model=label)
         target = torch.randn(output.shape, generator=generator, dtype=output.dtype).to(output.device)
         functional.mse_loss(output, target).backward()
     except (RuntimeError, ValueError, TypeError, IndexError) as error:
-        raise ForwardError(
-            f"the forward or backward pass of {label} failed: {error}", "check the input size", torch_message=str(error)
-        ) from None
+        raise ForwardError("init.forward_failed", model=label, torch_message=str(error)) from None
     finally:
         for handle in handles:
             handle.remove()
     return outputs
 
 
-def _layer(name: str, module: nn.Module, spec: InitSpec, outputs: dict, bins: int | None) -> LayerInit:
+def _layer(
+    name: str, module: nn.Module, spec: InitSpec, outputs: dict[str, tuple[float, float]], bins: int | None
+) -> LayerInit:
     weight = getattr(module, "weight", None)
     activation_mean, activation_std = outputs.get(name, (None, None))
     row = LayerInit(
@@ -214,7 +212,7 @@ def _notes(spec: InitSpec, layers: list[LayerInit], kept: list[str]) -> tuple[st
     notes = [BIAS_TEXT[BiasInit.DEFAULT if spec.scheme is InitScheme.DEFAULT else spec.bias]]
     if kept:
         names = ", ".join(kept)
-        notes.append(Message(f"kept as built (not Linear/Conv): {names}", "init_notes.kept", names=names))
+        notes.append(msg("init_notes.kept", names=names))
     overflow = next(
         (
             layer.name
@@ -224,36 +222,15 @@ def _notes(spec: InitSpec, layers: list[LayerInit], kept: list[str]) -> tuple[st
         None,
     )
     if overflow:
-        notes.append(
-            Message(
-                f"activations overflowed float32 (inf/nan) from {overflow} on: exploding",
-                "init_notes.activations_overflow",
-                layer=overflow,
-            )
-        )
+        notes.append(msg("init_notes.activations_overflow", layer=overflow))
     exploded = [
         layer.name for layer in layers if layer.gradient_norm is not None and not math.isfinite(layer.gradient_norm)
     ]
     if exploded:
-        notes.append(
-            Message(
-                f"weight gradients overflowed float32 (inf/nan) in {len(exploded)} layer(s), first "
-                f"{exploded[0]}: exploding",
-                "init_notes.gradients_overflow",
-                count=len(exploded),
-                first=exploded[0],
-            )
-        )
+        notes.append(msg("init_notes.gradients_overflow", count=len(exploded), first=exploded[0]))
     vanished = [layer.name for layer in layers if layer.initialised and layer.gradient_norm == 0.0]
     if vanished and spec.scheme not in (InitScheme.ZEROS, InitScheme.CONSTANT):
-        notes.append(
-            Message(
-                f"weight gradients are exactly 0 in {len(vanished)} layer(s), first {vanished[0]}: vanished",
-                "init_notes.gradients_vanished",
-                count=len(vanished),
-                first=vanished[0],
-            )
-        )
+        notes.append(msg("init_notes.gradients_vanished", count=len(vanished), first=vanished[0]))
     return tuple(notes)
 
 
@@ -331,10 +308,7 @@ def compare_with_default(
     """Return the reports of `scheme` and of PyTorch's default (with histograms), and `scheme`'s code."""
     if not isinstance(model_name, str):
         raise UnknownNameError(
-            f"expected a model name, got {type(model_name).__name__}",
-            f"choose one of: {', '.join(DEEP_MODELS)} or a zoo model",
-            key="errors_b.not_model_name",
-            params={"type": type(model_name).__name__, "choices": ", ".join(DEEP_MODELS)},
+            "errors_b.not_model_name", type=type(model_name).__name__, choices=", ".join(DEEP_MODELS)
         )
     spec = make_init_spec(scheme, bias, **arguments)
     seed = check_seed(seed)

@@ -17,16 +17,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
+from typing import SupportsFloat
 
 import torch
 from torch import nn
 
 from inspector.core.errors import InvalidArgumentError, UnknownNameError
-from inspector.core.messages import Message
+from inspector.core.messages import msg
 
 # The layers a scheme initialises. ConvTranspose is left out on purpose: its weight is
 # (in, out/groups, k…), which torch's fan rule (size(1) = fan_in) reads the wrong way round.
-INIT_LAYER_TYPES: tuple[type[nn.Module], ...] = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+InitLayer = nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d
+INIT_LAYER_TYPES = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)  # isinstance(m, INIT_LAYER_TYPES) gives InitLayer
 DEFAULT_A = math.sqrt(5)  # reset_parameters' kaiming_uniform_(a=√5), see pytorch/pytorch#57109
 MAX_SEED = 2**63 - 1
 
@@ -101,6 +103,12 @@ SCHEMES: dict[InitScheme, SchemeInfo] = {
 }
 TORCH_ARGUMENT_NAMES = {"value": "val"}  # constant_(tensor, val)
 _CHOICES: dict[str, type[StrEnum]] = {"mode": FanMode, "nonlinearity": Nonlinearity}
+# The name each choice goes by in an error, as the catalogues translate it.
+_CHOICE_NAMES = {
+    FanMode: msg("engine.init.what.mode"),
+    Nonlinearity: msg("engine.init.what.nonlinearity"),
+    BiasInit: msg("engine.errors_b.what.bias_initialisation"),
+}
 
 
 @dataclass(frozen=True)
@@ -130,84 +138,42 @@ def parse_scheme(scheme: object) -> InitScheme:
     try:
         return InitScheme(text)
     except ValueError:
-        raise UnknownNameError(
-            f"unknown initialisation scheme {scheme!r}",
-            f"choose one of: {', '.join(InitScheme)}",
-            key="errors_b.unknown_scheme",
-            params={"scheme": repr(scheme), "choices": ", ".join(InitScheme)},
-        ) from None
+        raise UnknownNameError("errors_b.unknown_scheme", scheme=repr(scheme), choices=", ".join(InitScheme)) from None
 
 
-def _choice(name: str, raw: object, kind: type[StrEnum]) -> str:
+def _choice(raw: object, kind: type[StrEnum]) -> str:
     try:
         return kind(str(raw).strip().lower()).value
     except ValueError:
-        raise UnknownNameError(
-            f"unknown {name} {raw!r}",
-            f"choose one of: {', '.join(kind)}",
-            key="errors_b.unknown_choice",
-            params={
-                "name": Message(name, "engine.errors_b.what." + name.replace(" ", "_")),
-                "value": repr(raw),
-                "choices": ", ".join(kind),
-            },
-        ) from None
+        name = _CHOICE_NAMES[kind]
+        raise UnknownNameError("errors_b.unknown_choice", name=name, value=repr(raw), choices=", ".join(kind)) from None
 
 
 def _number(name: str, raw: object) -> float:
     try:
-        value = float(raw) if not isinstance(raw, bool) else math.nan
+        value = float(raw) if isinstance(raw, SupportsFloat | str) and not isinstance(raw, bool) else math.nan
     except (TypeError, ValueError):
         value = math.nan
     if not math.isfinite(value):
-        raise InvalidArgumentError(
-            f"{name} must be a finite number, got {raw!r}",
-            key="errors_b.not_finite",
-            params={"name": name, "value": repr(raw)},
-        )
+        raise InvalidArgumentError("errors_b.not_finite", name=name, value=repr(raw))
     return value
 
 
 def _check_values(scheme: InitScheme, values: dict[str, float | str]) -> None:
     """Raise for values torch would accept silently but that make no sense (or give NaN)."""
-    if "gain" in values and values["gain"] <= 0:
-        raise InvalidArgumentError(
-            f"gain must be positive, got {values['gain']}",
-            "1 keeps the variance; nn.init.calculate_gain('relu') = √2 ≈ 1.414",
-            key="errors_b.gain_positive",
-            params={"gain": values["gain"]},
-        )
-    if "std" in values and values["std"] <= 0:
-        raise InvalidArgumentError(
-            f"std must be positive, got {values['std']}",
-            "a standard deviation is > 0, e.g. 0.02; for one fixed value use constant",
-            key="errors_b.std_positive",
-            params={"std": values["std"]},
-        )
-    if scheme in (InitScheme.UNIFORM, InitScheme.TRUNC_NORMAL) and values["a"] >= values["b"]:
-        raise InvalidArgumentError(
-            f"{scheme.value} needs a < b, got a = {values['a']}, b = {values['b']}",
-            "a is the lower end, b the upper end, e.g. --a -0.1 --b 0.1",
-            key="errors_b.a_below_b",
-            params={"scheme": scheme.value, "a": values["a"], "b": values["b"]},
-        )
+    numbers = {name: value for name, value in values.items() if isinstance(value, float)}  # all but nonlinearity
+    if "gain" in values and numbers["gain"] <= 0:
+        raise InvalidArgumentError("errors_b.gain_positive", gain=numbers["gain"])
+    if "std" in values and numbers["std"] <= 0:
+        raise InvalidArgumentError("errors_b.std_positive", std=numbers["std"])
+    if scheme in (InitScheme.UNIFORM, InitScheme.TRUNC_NORMAL) and numbers["a"] >= numbers["b"]:
+        raise InvalidArgumentError("errors_b.a_below_b", scheme=scheme.value, a=numbers["a"], b=numbers["b"])
     if scheme is InitScheme.TRUNC_NORMAL:
-        mean, std, low, high = values["mean"], values["std"], values["a"], values["b"]
+        mean, std, low, high = numbers["mean"], numbers["std"], numbers["a"], numbers["b"]
         if mean < low - 2 * std or mean > high + 2 * std:  # torch only warns; its samples are then wrong
-            raise InvalidArgumentError(
-                f"trunc_normal's mean {mean} is more than 2·std = {2 * std} outside [a, b] = [{low}, {high}]",
-                "a and b are absolute cut-offs, not multiples of std: put the mean inside [a, b]",
-                key="errors_b.trunc_mean_outside",
-                params={"mean": mean, "two_std": 2 * std, "low": low, "high": high},
-            )
+            raise InvalidArgumentError("errors_b.trunc_mean_outside", mean=mean, two_std=2 * std, low=low, high=high)
     if "nonlinearity" in values and values["a"] != 0 and values["nonlinearity"] != Nonlinearity.LEAKY_RELU:
-        raise InvalidArgumentError(
-            f"a = {values['a']} is leaky_relu's negative slope; with nonlinearity "
-            f"{values['nonlinearity']} torch ignores it",
-            "use nonlinearity leaky_relu, or a = 0",
-            key="errors_b.slope_ignored",
-            params={"a": values["a"], "nonlinearity": values["nonlinearity"]},
-        )
+        raise InvalidArgumentError("errors_b.slope_ignored", a=values["a"], nonlinearity=values["nonlinearity"])
 
 
 def make_init_spec(scheme: InitScheme | str, bias: BiasInit | str | None = None, **given: object) -> InitSpec:
@@ -220,61 +186,42 @@ def make_init_spec(scheme: InitScheme | str, bias: BiasInit | str | None = None,
     taken = dict(info.arguments)
     extra = sorted(name for name, value in given.items() if value is not None and name not in taken)
     if extra:
-        takes = f"takes {', '.join(taken)}" if taken else "takes no arguments"
         raise InvalidArgumentError(
-            f"{chosen.value} has no argument {', '.join(extra)}",
-            f"{chosen.value} {takes}",
-            key="errors_b.scheme_no_argument" if taken else "errors_b.scheme_takes_none",
-            params={"scheme": chosen.value, "extra": ", ".join(extra), "taken": ", ".join(taken)},
+            "errors_b.scheme_no_argument",
+            hint_key=None if taken else "errors_b.scheme_takes_none",  # the hint lists what it does take
+            scheme=chosen.value,
+            extra=", ".join(extra),
+            taken=", ".join(taken),
         )
     values: dict[str, float | str] = {}
     for name, default in info.arguments:
         raw = given.get(name)
         if raw is None and default is None:
-            raise InvalidArgumentError(
-                f"{chosen.value} needs {name}",
-                f"e.g. {name} = 0.1",
-                key="errors_b.scheme_needs",
-                params={"scheme": chosen.value, "name": name},
-            )
+            raise InvalidArgumentError("errors_b.scheme_needs", scheme=chosen.value, name=name)
         raw = default if raw is None else raw
-        values[name] = _choice(name, raw, _CHOICES[name]) if name in _CHOICES else _number(name, raw)
+        values[name] = _choice(raw, _CHOICES[name]) if name in _CHOICES else _number(name, raw)
     _check_values(chosen, values)
     bias_init = (
-        BiasInit(_choice("bias initialisation", bias, BiasInit))
+        BiasInit(_choice(bias, BiasInit))
         if bias is not None
         else (BiasInit.DEFAULT if chosen is InitScheme.DEFAULT else BiasInit.ZEROS)
     )
     if bias_init is BiasInit.SCHEME and info.needs_matrix and chosen is not InitScheme.DEFAULT:
-        raise InvalidArgumentError(
-            f"{chosen.value}_ does not apply to a bias: a bias is 1-D, and {chosen.value} needs a tensor with "
-            "at least 2 dimensions (fan_in and fan_out, or a matrix to orthogonalise)",
-            "give biases zeros or default, or use a scheme without fans (normal, uniform, trunc_normal, constant)",
-            key="errors_b.bias_needs_matrix",
-            params={"scheme": chosen.value},
-        )
+        raise InvalidArgumentError("errors_b.bias_needs_matrix", scheme=chosen.value)
     return InitSpec(chosen, tuple(values.items()), bias_init)
 
 
 def check_seed(seed: object) -> int:
     """Return `seed` as an int in 0 … 2⁶³ − 1, or raise."""
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise InvalidArgumentError(
-            f"seed must be a whole number from 0 to {MAX_SEED}, got {seed!r}",
-            key="errors_b.bad_seed",
-            params={"maximum": MAX_SEED, "value": repr(seed)},
-        )
+        raise InvalidArgumentError("errors_b.bad_seed", maximum=MAX_SEED, value=repr(seed))
     return seed
 
 
 def _init_tensor(tensor: torch.Tensor, spec: InitSpec, generator: torch.Generator) -> None:
     info = SCHEMES[spec.scheme]
     if info.needs_matrix and tensor.dim() < 2:
-        raise InvalidArgumentError(
-            f"{spec.scheme.value}_ needs a tensor with at least 2 dimensions, got shape {tuple(tensor.shape)}",
-            key="errors_b.needs_matrix",
-            params={"scheme": spec.scheme.value, "shape": tuple(tensor.shape)},
-        )
+        raise InvalidArgumentError("errors_b.needs_matrix", scheme=spec.scheme.value, shape=tuple(tensor.shape))
     if spec.scheme is InitScheme.DEFAULT:
         info.function(tensor, a=DEFAULT_A, generator=generator)
     elif info.random:
@@ -300,27 +247,14 @@ def _init_layer(module: nn.Module, spec: InitSpec, generator: torch.Generator) -
         _init_tensor(module.bias, spec, generator)
 
 
-def _init_layers(model: object) -> list[nn.Module]:
+def _init_layers(model: object) -> list[InitLayer]:
     if not isinstance(model, nn.Module):
-        raise InvalidArgumentError(
-            f"expected a torch.nn.Module, got {type(model).__name__}",
-            key="errors_b.not_module",
-            params={"type": type(model).__name__},
-        )
+        raise InvalidArgumentError("errors_b.not_module", type=type(model).__name__)
     layers = [module for module in model.modules() if isinstance(module, INIT_LAYER_TYPES)]
     if not layers:
-        raise InvalidArgumentError(
-            f"{type(model).__name__} has no Linear or Conv1d/2d/3d layer to initialise",
-            "the schemes set those layers' weights",
-            key="errors_b.no_init_layers",
-            params={"model": type(model).__name__},
-        )
+        raise InvalidArgumentError("errors_b.no_init_layers", model=type(model).__name__)
     if layers[0].weight.device.type == "meta":
-        raise InvalidArgumentError(
-            "the model is on the meta device, which holds no values to initialise",
-            "build it on cpu or cuda",
-            key="errors_b.init_on_meta",
-        )
+        raise InvalidArgumentError("errors_b.init_on_meta")
     return layers
 
 
@@ -340,9 +274,7 @@ def apply_init(
     """
     if isinstance(scheme, InitSpec):
         if arguments or bias is not None:
-            raise InvalidArgumentError(
-                "give either an InitSpec or a scheme name with arguments, not both", key="errors_b.spec_and_arguments"
-            )
+            raise InvalidArgumentError("errors_b.spec_and_arguments")
         spec = scheme
     else:
         spec = make_init_spec(scheme, bias, **arguments)
@@ -351,11 +283,7 @@ def apply_init(
     try:
         result = copy.deepcopy(model)
     except (RuntimeError, TypeError) as error:
-        raise InvalidArgumentError(
-            f"could not copy {type(model).__name__}: {error}",
-            key="errors_b.could_not_copy",
-            params={"model": type(model).__name__, "error": str(error)},
-        ) from None
+        raise InvalidArgumentError("errors_b.could_not_copy", model=type(model).__name__, error=str(error)) from None
     generator = torch.Generator(device=layers[0].weight.device).manual_seed(seed)
     with torch.no_grad():
         result.apply(partial(_init_layer, spec=spec, generator=generator))

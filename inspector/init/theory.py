@@ -68,12 +68,7 @@ def fans(shape: Sequence[int]) -> tuple[int, int]:
     Conv2d(C_in, C_out, (k_h, k_w), groups=g) → (C_in/g·k_h·k_w, C_out·k_h·k_w).
     """
     if len(shape) < 2:
-        raise InvalidArgumentError(
-            f"fan_in and fan_out need a tensor with at least 2 dimensions, got shape {tuple(shape)}",
-            "a bias (1-D) has no fans: give it zeros or a plain distribution",
-            key="errors_b.fans_need_matrix",
-            params={"shape": tuple(shape)},
-        )
+        raise InvalidArgumentError("errors_b.fans_need_matrix", shape=tuple(shape))
     receptive_field = math.prod(shape[2:])
     return shape[1] * receptive_field, shape[0] * receptive_field
 
@@ -103,8 +98,8 @@ def _normal(std: float, formula: str, symbolic: str, mean: float = 0.0, approxim
 
 def _kaiming_gain(kwargs: dict[str, float | str]) -> tuple[float, str]:
     """Return calculate_gain(nonlinearity, a) and how it is worked out."""
-    nonlinearity, a = kwargs["nonlinearity"], float(kwargs["a"])
-    gain = float(torch.nn.init.calculate_gain(nonlinearity, a))
+    nonlinearity, a = Nonlinearity(str(kwargs["nonlinearity"])), float(kwargs["a"])
+    gain = float(torch.nn.init.calculate_gain(nonlinearity.value, a))
     if nonlinearity == Nonlinearity.LEAKY_RELU:
         return gain, f"gain = √(2/(1 + a²)) = √(2/(1 + {_n(a)}²)) = {_n(gain)}"
     text = {Nonlinearity.RELU: "√2", Nonlinearity.TANH: "5/3", Nonlinearity.SELU: "3/4"}.get(nonlinearity, "1")
@@ -261,17 +256,19 @@ def weight_theory(shape: Sequence[int], spec: InitSpec) -> WeightTheory:
 
 def density(theory: WeightTheory, xs: Sequence[float]) -> list[float]:
     """Return the probability density of `theory` at each x (a constant has none: all zeros)."""
+    low = theory.low if theory.low is not None else -math.inf
+    high = theory.high if theory.high is not None else math.inf
     if theory.distribution is Distribution.UNIFORM:
-        height = 1 / (theory.high - theory.low)
-        return [height if theory.low <= x <= theory.high else 0.0 for x in xs]
+        height = 1 / (high - low)
+        return [height if low <= x <= high else 0.0 for x in xs]
     if theory.distribution is Distribution.CONSTANT:
         return [0.0 for _ in xs]
     mu, sigma = theory.location, theory.scale
+    assert mu is not None and sigma is not None, "every normal theory has a location and a scale"
     scale = 1.0
     if theory.distribution is Distribution.TRUNCATED_NORMAL:
-        scale = 1 / (_big_phi((theory.high - mu) / sigma) - _big_phi((theory.low - mu) / sigma))
-    inside = theory.low if theory.low is not None else -math.inf, theory.high if theory.high is not None else math.inf
-    return [scale * _phi((x - mu) / sigma) / sigma if inside[0] <= x <= inside[1] else 0.0 for x in xs]
+        scale = 1 / (_big_phi((high - mu) / sigma) - _big_phi((low - mu) / sigma))
+    return [scale * _phi((x - mu) / sigma) / sigma if low <= x <= high else 0.0 for x in xs]
 
 
 def density_curve(theory: WeightTheory, points: int = 201) -> tuple[list[float], list[float]]:
@@ -282,7 +279,7 @@ def density_curve(theory: WeightTheory, points: int = 201) -> tuple[list[float],
         low, high = theory.mean - 4 * theory.std, theory.mean + 4 * theory.std
     pad = 0.05 * (high - low) or 0.5
     xs = [low - pad + (high - low + 2 * pad) * i / (points - 1) for i in range(points)]
-    if theory.low is not None:  # draw the vertical edges of a uniform or truncated density
+    if theory.low is not None and theory.high is not None:  # draw the vertical edges of a uniform or truncated density
         xs = sorted(
             [
                 *xs,
@@ -310,14 +307,10 @@ class Histogram:
 def weight_histogram(tensor: torch.Tensor, bins: int = 50) -> Histogram:
     """Return the histogram of `tensor`'s values in `bins` equal bins from its min to its max."""
     if isinstance(bins, bool) or not isinstance(bins, int) or not 1 <= bins <= MAX_BINS:
-        raise InvalidArgumentError(
-            f"bins must be a whole number from 1 to {MAX_BINS}, got {bins!r}",
-            key="errors_b.bad_bins",
-            params={"maximum": MAX_BINS, "value": repr(bins)},
-        )
+        raise InvalidArgumentError("errors_b.bad_bins", maximum=MAX_BINS, value=repr(bins))
     values = tensor.detach().to("cpu", torch.float64).flatten()
     if values.numel() == 0:
-        raise InvalidArgumentError("the tensor is empty: nothing to count", key="errors_b.empty_tensor")
+        raise InvalidArgumentError("errors_b.empty_tensor")
     low, high = values.min().item(), values.max().item()
     if low == high:  # a constant: one bin of width 1 around it
         low, high = low - 0.5, high + 0.5
