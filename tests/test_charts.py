@@ -2,21 +2,29 @@
 
 Which input cells feed one output cell is found the way autograd sees it: the gradient of that
 output with respect to the input is non-zero exactly there (weights set to one, so no tap is
-silently zero). The model charts' bars must add up to the report's totals.
+silently zero). The model charts' bars are checked against torch on the same model and input:
+their sums against `numel()` and FlopCounterMode's total, each layer's bar against the parameters
+torch lists under it (`named_parameters()`, a tied weight once) and FlopCounterMode's count for it;
+the shape flow against the shapes the real modules return.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pytest
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
+from inspector.core.flops import EXTRA_FORMULAS
 from inspector.core.shapes import format_shape_tree
 from inspector.lab.charts import Cell, matmul_figure, output_cell_from_point, sliding_window_figure
 from inspector.lab.windows import axis_windows, read_input_cells
 from inspector.model.chart_data import layer_groups, shape_flow
 from inspector.model.charts import flops_figure, params_figure, shape_flow_figure
 from inspector.model.zoo import inspect_named_model
+from models import ZOO
 
 
 def cells_torch_reads(layer: nn.Module, input_sizes: tuple[int, ...], out_index: tuple[int, ...]) -> set[tuple]:
@@ -123,18 +131,80 @@ def test_matmul_blocks_carry_the_linear_shapes() -> None:
     assert widths[1] == pytest.approx(widths[3])  # y is as wide as Wᵀ: 256 features
 
 
+CHART_MODELS = ("alexnet", "resnet18", "gpt2", "param_list")
+
+
+@dataclass(frozen=True)
+class TorchFacts:
+    """What torch itself says of a zoo model at its default input, on meta."""
+
+    root: str  # FlopCounterMode's name for the model ('AlexNet'): its table's keys start with it
+    parameters: dict[str, int]  # named_parameters(): a tied weight once, under its first name
+    flops: dict[str, int]  # FlopCounterMode's per-module totals, 'Global' for the whole model
+    output_shapes: dict[str, list[int]]  # each module's output shape, from forward hooks
+    input_shape: list[int]
+
+
+def record_output_shapes(model: nn.Module) -> dict[str, list[int]]:
+    """Hook every module to note its first tensor output's shape; return the (filling) dict."""
+    shapes: dict[str, list[int]] = {}
+    for module_name, module in model.named_modules():
+
+        def record(_module: nn.Module, _inputs: object, output: object, key: str = module_name) -> None:
+            if isinstance(output, torch.Tensor):
+                shapes.setdefault(key, list(output.shape))
+
+        module.register_forward_hook(record)
+    return shapes
+
+
+def torch_facts(name: str) -> TorchFacts:
+    entry = ZOO[name]
+    with torch.device("meta"):
+        model = entry.build().eval()
+        tokens = entry.input_dtype == torch.long
+        x = torch.zeros(entry.input_size, dtype=torch.long) if tokens else torch.randn(entry.input_size)
+    shapes = record_output_shapes(model)
+    torch.backends.mha.set_fastpath_enabled(False)  # inspection runs attention unfused: its matmuls count
+    try:
+        with FlopCounterMode(display=False, custom_mapping=EXTRA_FORMULAS) as counter, torch.no_grad():
+            model(x)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(True)
+    flops = {key: sum(ops.values()) for key, ops in counter.get_flop_counts().items()}
+    parameters = {key: p.numel() for key, p in model.named_parameters()}
+    return TorchFacts(type(model).__name__, parameters, flops, shapes, list(x.shape))
+
+
 @pytest.fixture(scope="module")
 def reports():
-    return {name: inspect_named_model(name, device="meta") for name in ("alexnet", "resnet18", "gpt2", "param_list")}
+    return {name: inspect_named_model(name, device="meta") for name in CHART_MODELS}
 
 
-@pytest.mark.parametrize("name", ["alexnet", "resnet18", "gpt2", "param_list"])
+@pytest.fixture(scope="module")
+def facts():
+    return {name: torch_facts(name) for name in CHART_MODELS}
+
+
+@pytest.mark.parametrize("name", CHART_MODELS)
 @pytest.mark.parametrize("depth", [0, 1, 2, 4])
-def test_model_bars_add_up_to_the_totals(reports, name: str, depth: int) -> None:
-    report = reports[name]
-    assert sum(params_figure(report, depth).data[0].y) == report.total_params
-    assert sum(flops_figure(report, depth).data[0].y) == report.flops
-    assert all(group.flops >= 0 for group in layer_groups(report, depth))
+def test_model_bars_add_up_to_torchs_totals(reports, facts, name: str, depth: int) -> None:
+    report, truth = reports[name], facts[name]
+    assert sum(params_figure(report, depth).data[0].y) == sum(truth.parameters.values())
+    assert sum(flops_figure(report, depth).data[0].y) == truth.flops["Global"]
+
+
+@pytest.mark.parametrize("name", CHART_MODELS)
+@pytest.mark.parametrize("depth", [0, 1, 2, 4])
+def test_each_layer_bar_is_what_torch_counts_under_that_layer(reports, facts, name: str, depth: int) -> None:
+    truth = facts[name]
+    whole_layers = [group for group in layer_groups(reports[name], depth) if not group.own_only]
+    assert whole_layers  # a container's own share (own_only) has no torch counterpart; every other bar does
+    for group in whole_layers:
+        prefix = f"{group.name}." if group.name else ""
+        assert group.params == sum(n for key, n in truth.parameters.items() if key.startswith(prefix)), group.name
+        key = truth.root + (f".{group.name}" if group.name else "")
+        assert group.flops == truth.flops.get(key, 0), group.name
 
 
 def test_gpt2_tied_lm_head_is_counted_once_and_its_flops_are_kept(reports) -> None:
@@ -144,10 +214,13 @@ def test_gpt2_tied_lm_head_is_counted_once_and_its_flops_are_kept(reports) -> No
     assert "transformer.h.0" in groups  # ModuleDict/ModuleList never run: their blocks are the layers
 
 
-def test_shape_flow_runs_from_the_input_to_the_output(reports) -> None:
-    report = reports["alexnet"]
+def test_shape_flow_runs_from_the_input_to_the_output(reports, facts) -> None:
+    report, truth = reports["alexnet"], facts["alexnet"]
     steps = shape_flow(report, 2)
-    assert steps[0].shape == report.input_size and steps[-1].shape == report.output_shape
+    assert steps[0].shape == truth.input_shape == [1, 3, 224, 224]
+    assert [step.shape for step in steps[1:]] == [truth.output_shapes[step.name] for step in steps[1:]]
+    assert steps[-1].shape == truth.output_shapes[""] == [1, 1000]  # the model's own output
     figure = shape_flow_figure(report, 2)
-    assert list(figure.data[0].y) == [step.elements for step in steps]
-    assert figure.data[0].y[0] == 1 * 3 * 224 * 224
+    sizes = [truth.input_shape] + [truth.output_shapes[step.name] for step in steps[1:]]
+    assert list(figure.data[0].y) == [torch.Size(size).numel() for size in sizes]
+    assert figure.data[0].y[0] == 1 * 3 * 224 * 224  # 150,528 input values

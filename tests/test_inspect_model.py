@@ -28,6 +28,47 @@ def torch_flops(model: nn.Module, *inputs: torch.Tensor) -> dict[str, int]:
     return {name: sum(ops.values()) for name, ops in counter.get_flop_counts().items()}
 
 
+def torch_shapes(model: nn.Module, *inputs: torch.Tensor) -> dict[str, tuple[list[int] | None, list[int] | None]]:
+    """Return {module name: (input shape, output shape)} from hooks on a real forward (first call).
+
+    A shape is recorded where the module takes (returns) one tensor; None elsewhere.
+    """
+    seen: dict[str, tuple[list[int] | None, list[int] | None]] = {}
+
+    def single(value: object) -> list[int] | None:
+        if isinstance(value, tuple) and len(value) == 1:
+            value = value[0]
+        return list(value.shape) if isinstance(value, torch.Tensor) else None
+
+    handles = []
+    for name, module in model.named_modules():
+
+        def record(_module: nn.Module, args: tuple, output: object, name: str = name) -> None:
+            seen.setdefault(name, (single(args), single(output)))
+
+        handles.append(module.register_forward_hook(record))
+    try:
+        with torch.no_grad():
+            model(*inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return seen
+
+
+def assert_layers_match_torch(report, model: nn.Module, *inputs: torch.Tensor) -> None:
+    """Every layer's shapes and FLOPs in `report` are what torch gives for `model(*inputs)`."""
+    shapes, flops, root = torch_shapes(model, *inputs), torch_flops(model, *inputs), type(model).__name__
+    assert report.flops == flops["Global"]
+    for layer in report.layers:
+        torch_input, torch_output = shapes.get(layer.name, (None, None))
+        if torch_output is not None:
+            assert layer.output_shape == torch_output, layer.name
+        if torch_input is not None:
+            assert layer.input_shape == torch_input, layer.name
+        assert layer.flops == flops.get(root + (f".{layer.name}" if layer.name else ""), 0), layer.name
+
+
 def test_notes_mlp_matches_torch(notes_mlp):
     report = inspect_model(notes_mlp, input_size=(1, 784))
     assert report.total_params == sum(p.numel() for p in notes_mlp.parameters())
@@ -86,14 +127,15 @@ def test_zoo_flops_equal_flop_counter(name):
         assert layer.flops == expected.get(key, 0), layer.name
 
 
-def test_rows_add_up_to_totals():
+def test_rows_add_up_to_torchs_totals():
     model = ZOO["resnet18"].build()
     report = inspect_model(model, input_size=(1, 3, 64, 64), device="meta")
-    assert sum(layer.params for layer in report.layers) == report.total_params
-    assert report.layers[0].params_total == report.total_params
+    total = sum(p.numel() for p in model.parameters())
+    assert sum(layer.params for layer in report.layers) == total
+    assert report.layers[0].params_total == total
     leaf_flops = sum(layer.flops for layer in report.layers if layer.is_leaf)
     # residual additions are not FLOPs for FlopCounterMode, so the leaves carry every counted op
-    assert leaf_flops == report.flops
+    assert leaf_flops == torch_flops(model.eval(), torch.randn(1, 3, 64, 64))["Global"]
 
 
 def test_tied_parameters_counted_once(tied):
@@ -189,15 +231,13 @@ def test_model_left_as_found(notes_mlp, device, dtype):
     assert_same_state(before, model_state(notes_mlp))
 
 
-def test_meta_equals_cpu():
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_every_layer_matches_torch_on_cpu_and_meta(device):
     model = ZOO["lenet5"].build()
-    cpu = inspect_model(model, input_size=(1, 1, 28, 28))
-    meta = inspect_model(model, input_size=(1, 1, 28, 28), device="meta")
-    assert meta.device == "meta"
-    assert [(a.name, a.output_shape, a.flops) for a in cpu.layers] == [
-        (b.name, b.output_shape, b.flops) for b in meta.layers
-    ]
-    assert cpu.total_params == meta.total_params
+    report = inspect_model(model, input_size=(1, 1, 28, 28), device=device)
+    assert report.device == device
+    assert_layers_match_torch(report, model, torch.randn(1, 1, 28, 28))  # torch's own cpu forward
+    assert report.total_params == sum(p.numel() for p in model.parameters())
 
 
 def test_dtype_changes_bytes(notes_mlp):
@@ -253,10 +293,10 @@ def test_not_a_module():
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_cuda_inspection_matches_cpu(notes_mlp):
-    cpu = inspect_model(notes_mlp, input_size=(4, 784))
+def test_cuda_inspection_matches_torch(notes_mlp):
     cuda = inspect_model(notes_mlp, input_size=(4, 784), device="cuda")
-    assert cuda.device.startswith("cuda") and cuda.flops == cpu.flops
+    assert cuda.device.startswith("cuda")
+    assert cuda.flops == torch_flops(notes_mlp, torch.randn(4, 784))["Global"]
     assert next(notes_mlp.parameters()).device.type == "cpu"
 
 
@@ -288,15 +328,13 @@ def test_flops_on_meta_equal_cpu_for_transformer_layer():
     assert torch.backends.mha.get_fastpath_enabled()  # the global switch is restored
 
 
-def test_meta_shortcuts_give_the_cpu_report_for_a_decoder():
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_meta_shortcuts_give_torchs_numbers_for_a_decoder(device):
     # on meta, repeated blocks reuse remembered output layouts: every shape and count must still
-    # be what the real cpu forward gives
-    model = ZOO["gpt"].build(n_layer=4, n_head=4, n_embd=64, vocab_size=300, seq_len=16)
-    cpu = inspect_model(model, input_size=(2, 16), input_dtype="int64")
-    meta = inspect_model(model, input_size=(2, 16), input_dtype="int64", device="meta")
-    assert [(a.name, a.input_shape, a.output_shape, a.flops) for a in cpu.layers] == [
-        (b.name, b.input_shape, b.output_shape, b.flops) for b in meta.layers
-    ]
+    # be what torch's real cpu forward gives
+    model = ZOO["gpt"].build(n_layer=4, n_head=4, n_embd=64, vocab_size=300, seq_len=16).eval()
+    report = inspect_model(model, input_size=(2, 16), input_dtype="int64", device=device)
+    assert_layers_match_torch(report, model, torch.zeros(2, 16, dtype=torch.long))
 
 
 def test_attention_switch_restored_when_inspections_overlap():

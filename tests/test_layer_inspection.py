@@ -24,6 +24,11 @@ def real_output_shapes(spec, args, shapes):
     return layer, out
 
 
+def formula_values(result) -> list[int]:
+    """Return the output-size formulas' values, in dimension order (D_out, H_out, W_out)."""
+    return [worked.value for _name, worked in result.output_formulas]
+
+
 def tree(value):
     if isinstance(value, torch.Tensor):
         return list(value.shape)
@@ -46,9 +51,10 @@ def test_every_layer_default_matches_torch(name):
     assert result.param_count == sum(p.numel() for p in layer.parameters())
     assert [(t.name, t.shape) for t in result.parameters] == [(n, list(p.shape)) for n, p in layer.named_parameters()]
     assert [(t.name, t.shape) for t in result.buffers] == [(n, list(b.shape)) for n, b in layer.named_buffers()]
-    if result.param_formula is not None:
-        assert result.param_formula.value == result.param_count
-    if result.output_formulas:
+    if result.param_formula is not None:  # the formula's value against torch's count, not against ours
+        assert result.param_formula.value == sum(p.numel() for p in layer.parameters())
+    if result.output_formulas:  # one formula per trailing (spatial) dimension of torch's output
+        assert formula_values(result) == list(out.shape)[-len(result.output_formulas) :]
         assert result.formulas_match is True
 
 
@@ -121,6 +127,7 @@ def test_conv2d_random_configs_agree_with_torch(args, height, width):
     result = inspect_layer("Conv2d", args, shape, device="meta")
     assert result.output_shape == expected
     assert result.param_count == sum(p.numel() for p in layer.parameters())
+    assert formula_values(result) == expected[-2:]  # H_out, W_out as torch computed them
     assert result.formulas_match is True
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import torch
 from torch import nn
@@ -61,16 +59,18 @@ def test_zoo_names_in_registration_order() -> None:
     assert list(ZOO) == zoo_names()
 
 
+# (batch 1, what the last layer gives): the shapes come from the published architectures, not
+# from our code; the forward below must produce them.
 EXPECTED_OUTPUT = {
     "mlp": (1, 10),  # Linear(256, 10)
     "param_list": (1, 1),  # (1, 4) @ three (4, 4) @ (4, 1)
-    "lenet5": (1, 10),
-    "alexnet": (1, 1000),
+    "lenet5": (1, 10),  # Linear(84, 10): the ten digits
+    "alexnet": (1, 1000),  # Linear(4096, 1000): ImageNet's 1000 classes, as for every torchvision model below
     "vgg11": (1, 1000),
     "vgg16": (1, 1000),
-    "resnet18": (1, 1000),
-    "resnet50": (1, 1000),
-    "mobilenet_v2": (1, 1000),
+    "resnet18": (1, 1000),  # fc = Linear(512, 1000)
+    "resnet50": (1, 1000),  # fc = Linear(2048, 1000)
+    "mobilenet_v2": (1, 1000),  # Linear(1280, 1000)
     "gpt": (1, 1024, 50257),  # (B, T, vocab) for GPT-2's 1024 positions and 50257 tokens
     "gpt2": (1, 1024, 50257),
     "gpt_7b": (1, 2048, 32000),  # the 7B preset: 2048 positions, 32000 tokens
@@ -82,6 +82,9 @@ def test_default_forward_shape(name: str) -> None:
     assert tuple(forward(get_entry(name)).shape) == EXPECTED_OUTPUT[name]
 
 
+# Small models carry their arithmetic; the torchvision ones are the counts torchvision publishes
+# for its weights (an independent reference: writing out the sum over AlexNet's or ResNet-50's
+# dozens of layers by hand would only repeat what the model code already says).
 EXPECTED_PARAMS = {
     "mlp": 203_530,  # 784·256 + 256 + 256·10 + 10
     "param_list": 52,  # 3·(4·4) + 4·1
@@ -142,7 +145,7 @@ def test_num_classes_option(name: str) -> None:
 def test_image_size_option_shapes_input(name: str) -> None:
     entry = get_entry(name)
     assert entry.input_size_for(image_size=160) == (1, 3, 160, 160)
-    assert tuple(forward(entry, image_size=160).shape) == (1, 1000)
+    assert tuple(forward(entry, image_size=160).shape) == (1, 1000)  # adaptive pooling: any size, 1000 classes
 
 
 @pytest.mark.parametrize("name", ["alexnet", "vgg11", "resnet18", "resnet50", "mobilenet_v2"])
@@ -182,10 +185,7 @@ def test_mlp_layers_are_the_notes() -> None:
     assert isinstance(model.act, nn.ReLU)
     assert model.output.weight.shape == (10, 256)
     assert get_entry("mlp").input_size_for(in_features=100) == (1, 100)
-    assert tuple(forward(get_entry("mlp"), in_features=100, hidden=32, out_features=3).shape) == (
-        1,
-        3,
-    )
+    assert tuple(forward(get_entry("mlp"), in_features=100, hidden=32, out_features=3).shape) == (1, 3)  # (B, out)
 
 
 def test_param_list_registers_all_parameters() -> None:
@@ -239,8 +239,8 @@ def test_gpt_overrides_and_seq_len() -> None:
     assert entry.input_size_for(**options) == (1, 16)
     assert entry.input_size_for(preset="7b") == (1, 2048)  # seq_len 0 takes the preset's block_size
     model = build(entry, "cpu", **options)
-    assert model.transformer.wpe.weight.shape == (16, 64)
-    assert tuple(forward(entry, **options).shape) == (1, 16, 100)
+    assert model.transformer.wpe.weight.shape == (16, 64)  # (seq_len, n_embd): one row per position
+    assert tuple(forward(entry, **options).shape) == (1, 16, 100)  # (B, T, vocab_size)
 
 
 def test_gpt_attention_is_causal() -> None:
@@ -260,14 +260,9 @@ def test_gpt_rejects_heads_that_do_not_divide_width() -> None:
         get_entry("gpt").build(n_embd=100, n_head=3)
 
 
-def test_gpt_7b_builds_fast_on_meta() -> None:
-    # The first normal_ on meta in a process imports torch._dynamo (about 1.5-2 s, once; the
-    # FlopCounterMode does too), so warm that up and time only the build itself (about 0.2 s).
-    with torch.device("meta"):
-        get_entry("gpt").build(n_layer=1, n_head=1, n_embd=8, vocab_size=8, seq_len=8)
-    start = time.perf_counter()
+def test_gpt_7b_builds_on_meta_without_memory() -> None:
+    # How long the build takes is measured in benchmarks/, not here: tests never time.
     with torch.device("meta"):
         model = get_entry("gpt_7b").build()
-    elapsed = time.perf_counter() - start
-    assert next(model.parameters()).is_meta
-    assert elapsed < 2.0, f"7B meta build took {elapsed:.2f} s"
+    assert all(p.is_meta for p in model.parameters())  # 6.6 B parameters, none allocated
+    assert num_params(model) == EXPECTED_PARAMS["gpt_7b"]
