@@ -4,8 +4,9 @@ Dispatch is by a registry keyed on the layer class (subclasses included via the 
 subclass of nn.Linear gets the Linear advice. A rule sees a `FailureSite`: the built module, what
 it received, and, inside a network spec, its position and the layers before it; it returns a
 `Finding` (the reason, what the layer takes, and `Fix`es that `fixes.apply_fix` applies), or None
-when it sees nothing wrong. The rules live in `doctor_rules` and `doctor_spatial`, the registry
-in `doctor_registry`.
+when it sees nothing wrong. The rules live in `linear`, `norms`, `sequences` and `spatial` (with the
+phrases they share in `wording` and the walk back to a size's source in `sources`), the registry in
+`registry`.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from dataclasses import dataclass, field
 from torch import nn
 
 from inspector.core.dtypes import DType, resolve_dtype
-from inspector.core.messages import Message
+from inspector.core.messages import Message, msg
 from inspector.core.shapes import ShapeTree, format_shape_tree
-from inspector.doctor import rules, spatial  # noqa: F401  (importing them registers the rules)
+from inspector.doctor import linear, norms, sequences, spatial  # noqa: F401  (importing them registers the rules)
 from inspector.doctor.fixes import Fix, set_input
 from inspector.doctor.registry import (  # noqa: F401  (re-exported: the builder and tests use them from here)
     FailureSite,
@@ -39,7 +40,7 @@ class Diagnosis:
     layer_type: str
     input_shape: tuple[int, ...]
     expected: str
-    reason: str
+    reason: Message
     fixes: tuple[Fix, ...] = field(default_factory=tuple)
     torch_message: str = ""
 
@@ -47,16 +48,14 @@ class Diagnosis:
         """Return the reason and the fixes as one line, for an error message (a Message: it translates)."""
         fixes = [fix.description for fix in self.fixes]
         if len(fixes) > 1:
-            items = [
-                Message(f"({n}) {text}", "doctor.hint.item", number=n, fix=text) for n, text in enumerate(fixes, 1)
-            ]
+            items = [msg("doctor.hint.item", number=n, fix=text) for n, text in enumerate(fixes, 1)]
             listed = items[-1]
             for item in reversed(items[:-1]):  # "(1) a; (2) b; (3) c", one pair at a time
-                listed = Message(f"{item}; {listed}", "doctor.hint.then", first=item, rest=listed)
-            return Message(f"{self.reason}; fixes: {listed}", "doctor.hint.many", reason=self.reason, fixes=listed)
+                listed = msg("doctor.hint.then", first=item, rest=listed)
+            return msg("doctor.hint.many", reason=self.reason, fixes=listed)
         if fixes:
-            return Message(f"{self.reason}; fix: {fixes[0]}", "doctor.hint.one", reason=self.reason, fix=fixes[0])
-        return self.reason if isinstance(self.reason, Message) else Message(self.reason)
+            return msg("doctor.hint.one", reason=self.reason, fix=fixes[0])
+        return self.reason
 
     def to_dict(self) -> dict[str, object]:
         """Return the JSON form."""
@@ -78,12 +77,7 @@ def find_problem(site: FailureSite) -> Finding | None:
     if finding is None or unbatched is None:
         return finding
     network_input = format_shape_tree(list(site.network_input or ()))
-    reason = Message(
-        f"{finding.reason}; the network input {network_input} has no batch dimension",
-        "doctor.no_batch",
-        reason=finding.reason,
-        input=network_input,
-    )
+    reason = msg("doctor.no_batch", reason=finding.reason, input=network_input)
     return Finding(reason, finding.expected, (unbatched, *finding.fixes))
 
 
@@ -92,13 +86,7 @@ def diagnose(site: FailureSite) -> Diagnosis:
     kind = type(site.module).__name__
     shape = format_shape_tree(list(site.input_shape))
     finding = find_problem(site) or Finding(
-        Message(
-            f"{kind} could not take the input {shape}: {site.torch_message}",
-            "doctor.could_not_take",
-            kind=kind,
-            shape=shape,
-            torch_message=site.torch_message,
-        ),
+        msg("doctor.could_not_take", kind=kind, shape=shape, torch_message=site.torch_message),
         "—",
     )
     return Diagnosis(
@@ -149,19 +137,13 @@ def _wrong_dtype(site: FailureSite) -> Finding | None:
         return None
     kind = type(site.module).__name__
     shape = format_shape_tree(list(site.input_shape))
-    reason = Message(
-        f"{kind} computes with floating-point weights, but its input {shape} holds {site.input_dtype} integers",
-        "doctor.integers",
-        kind=kind,
-        shape=shape,
-        dtype=str(site.input_dtype),
-    )
+    reason = msg("doctor.integers", kind=kind, shape=shape, dtype=str(site.input_dtype))
     fixes = ()
     network_dtype = site.network_input_dtype
     if network_dtype is not None and not resolve_dtype(network_dtype, floating_only=False).is_floating_point:
         fixes = (
             Fix(
-                Message("make the input floating point: X = X.float()", "doctor.fix.float"),
+                msg("doctor.fix.float"),
                 (set_input(dtype=DType.FLOAT32.value),),
                 "X = X.float()",
             ),
@@ -183,14 +165,7 @@ def _unbatched_input_fix(site: FailureSite) -> Fix | None:
     batched = (1, *site.network_input)
     given, made = format_shape_tree(list(site.network_input)), format_shape_tree(list(batched))
     return Fix(
-        Message(
-            f"add the batch dimension: X.unsqueeze(0) makes {given} into {made} ({first.name} ran it as one "
-            "unbatched sample, so later layers see no batch)",
-            "doctor.fix.unbatched_network",
-            input=given,
-            batched=made,
-            layer=first.name,
-        ),
+        msg("doctor.fix.unbatched_network", input=given, batched=made, layer=first.name),
         (set_input(batched),),
         "X = X.unsqueeze(0)",
     )

@@ -90,11 +90,7 @@ def set_input(shape: Sequence[int] | None = None, dtype: str | None = None) -> E
 def apply_fix(spec: NetworkSpec, fix: Fix) -> NetworkSpec:
     """Return `spec` with every edit of `fix` applied in order; the result is checked like an upload."""
     if not fix.edits:
-        raise InvalidArgumentError(
-            f"the fix {fix.description!r} changes nothing in the spec",
-            key="errors_a.fix_empty",
-            params={"fix": repr(fix.description)},
-        )
+        raise InvalidArgumentError("errors_a.fix_empty", fix=repr(fix.description))
     for edit in fix.edits:
         spec = _apply(spec, edit)
     return NetworkSpec.from_dict(spec.to_dict())  # the same checks as a loaded spec
@@ -104,10 +100,7 @@ def _apply(spec: NetworkSpec, edit: Edit) -> NetworkSpec:
     if edit.kind is EditKind.SET_INPUT:
         return with_input(spec, edit.input_shape or spec.input_shape, edit.input_dtype)
     if edit.index is None:
-        raise InvalidArgumentError(
-            "this fix names no layer of a network spec: apply it to the model's code by hand",
-            key="errors_a.fix_no_layer",
-        )
+        raise InvalidArgumentError("errors_a.fix_no_layer")
     if edit.kind is EditKind.SET_ARGS:
         return with_args(spec, edit.index, dict(edit.args))
     if edit.kind is EditKind.INSERT_LAYER:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from inspector.core.messages import Message
 from inspector.doctor.fixes import Fix
 from inspector.layers.args import ArgValue
 
@@ -46,7 +47,7 @@ class FailureSite:
 class Finding:
     """What a rule found: the reason (with both shapes), what the layer takes, and the fixes, best first."""
 
-    reason: str
+    reason: Message
     expected: str
     fixes: tuple[Fix, ...] = ()
 

@@ -11,10 +11,11 @@ import math
 
 from torch import nn
 
-from inspector.core.messages import NONE, Message
+from inspector.core.messages import NONE, msg
 from inspector.doctor.fixes import Fix, remove_layer, set_args, set_input
 from inspector.doctor.registry import FailureSite, Finding, at_network_input, diagnoses
-from inspector.doctor.rules import CHANNEL_PASS, CHANNEL_SOURCES, set_text, shape_text, source_fix, wrong_rank
+from inspector.doctor.sources import CHANNEL_PASS, CHANNEL_SOURCES, source_fix
+from inspector.doctor.wording import set_text, shape_text, wrong_rank
 from inspector.layers.args import MAX_KERNEL
 from inspector.layers.checks import AXIS_LETTERS
 from inspector.layers.padding import padding_for_target, same_padding
@@ -41,48 +42,24 @@ def _missing_dims(site: FailureSite, ndim: int) -> Finding | None:
     if ndim + 1 <= len(shape) <= ndim + 2:
         return None
     layout = _spatial_layout(ndim)
-    takes = Message(f"(N, C, {layout}) or unbatched (C, {layout})", "doctor.spatial.takes", layout=layout)
+    takes = msg("doctor.spatial.takes", layout=layout)
     if len(shape) > ndim + 2:
         return Finding(wrong_rank(kind, takes, shape), takes)
-    reason = Message(
-        f"{kind} takes {takes}, but the input {shape_text(shape)} has only {len(shape)} dimension(s): "
-        "the channel dimension (and the batch dimension) is missing",
-        "doctor.spatial.missing",
-        kind=kind,
-        takes=takes,
-        shape=shape_text(shape),
-        rank=len(shape),
-    )
+    reason = msg("doctor.spatial.missing", kind=kind, takes=takes, shape=shape_text(shape), rank=len(shape))
     if not at_network_input(site) or len(shape) != ndim:
         return Finding(reason, takes)
     channels = getattr(site.module, "in_channels", 1)
     one_channel = (set_args(0, in_channels=1),) if channels != 1 else ()
-    and_one = NONE
-    if one_channel:
-        and_one = Message(" and set in_channels=1 (the image has one channel)", "doctor.spatial.one_channel")
+    and_one = msg("doctor.spatial.one_channel") if one_channel else NONE
     batched, unbatched = shape_text((1, 1, *shape)), shape_text((1, *shape))
     fixes = (
         Fix(
-            Message(
-                f"add batch and channel dimensions: X.view((1, 1) + X.shape) gives {batched}{and_one}",
-                "doctor.fix.view_batch_channel",
-                shape=batched,
-                also=and_one,
-            ),
+            msg("doctor.fix.view_batch_channel", shape=batched, also=and_one),
             (set_input((1, 1, *shape)), *one_channel),
             "X = X.view((1, 1) + X.shape)",
         ),
         Fix(
-            Message(
-                f"add the channel dimension only: X.unsqueeze(0) gives {unbatched}, an unbatched "
-                f"(C, {layout}) input that {kind} also accepts (since PyTorch 1.11); its output then has "
-                f"no batch dimension either{and_one}",
-                "doctor.fix.unsqueeze_channel",
-                shape=unbatched,
-                layout=layout,
-                kind=kind,
-                also=and_one,
-            ),
+            msg("doctor.fix.unsqueeze_channel", shape=unbatched, layout=layout, kind=kind, also=and_one),
             (set_input((1, *shape)), *one_channel),
             "X = X.unsqueeze(0)",
         ),
@@ -104,7 +81,7 @@ def _channels(site: FailureSite, ndim: int) -> Finding | None:
     weight = "×".join(str(d) for d in module.weight.shape)
     takes = f"(N, {wanted}, {_spatial_layout(ndim)})"
     regroup = {"groups": 1} if channels % module.groups else {}
-    also = Message(" and groups=1 (groups must divide the channels)", "doctor.conv.groups_also") if regroup else NONE
+    also = msg("doctor.conv.groups_also") if regroup else NONE
     fixes = [
         Fix(
             set_text(f"in_channels={channels}", also),
@@ -113,9 +90,7 @@ def _channels(site: FailureSite, ndim: int) -> Finding | None:
         )
     ]
     fixes += [fix for fix in (source_fix(site, wanted, CHANNEL_SOURCES, CHANNEL_PASS),) if fix]
-    reason = Message(
-        f"{kind} has in_channels={wanted} (its weight is {weight}), so it takes {takes}; the input "
-        f"{shape_text(shape)} has {channels} channels",
+    reason = msg(
         "doctor.conv.channels",
         kind=kind,
         wanted=wanted,
@@ -142,18 +117,11 @@ def _kernel_too_large(site: FailureSite, ndim: int) -> Finding | None:
         return None
     kind = type(module).__name__
     smallest = shape_text(tuple(max(1, r - 2 * p) for r, p in zip(reach, padding, strict=True)))
-    takes = Message("spatial sizes ≥ " + smallest, "doctor.spatial.sizes", sizes=smallest)
+    takes = msg("doctor.spatial.sizes", sizes=smallest)
     dilated = NONE
     if max(dilation) > 1:
-        dilated = Message(
-            f" with dilation {shape_text(dilation)} spans {shape_text(reach)} cells,",
-            "doctor.conv.dilated",
-            dilation=shape_text(dilation),
-            reach=shape_text(reach),
-        )
-    reason = Message(
-        f"{kind}'s kernel {shape_text(kernel)}{dilated} is larger than the padded input "
-        f"{shape_text(padded)} of {shape_text(shape)}: no window fits",
+        dilated = msg("doctor.conv.dilated", dilation=shape_text(dilation), reach=shape_text(reach))
+    reason = msg(
         "doctor.conv.kernel_too_large",
         kind=kind,
         kernel=shape_text(kernel),
@@ -203,13 +171,7 @@ def _padding_fix(site: FailureSite, ndim: int, kernel, stride, padding, dilation
     value = _one_or_tuple(new)
     # `why` is the padding solver's worked formula, shown as it is in every language
     return Fix(
-        Message(
-            f"set padding={value}: the output is {shape_text(out)} ({why})",
-            "doctor.fix.padding",
-            value=str(value),
-            output=shape_text(out),
-            why=why,
-        ),
+        msg("doctor.fix.padding", value=str(value), output=shape_text(out), why=why),
         (set_args(site.index, padding=value),),
         f"padding={value}",
     )
@@ -221,11 +183,7 @@ def _kernel_fix(site: FailureSite, kernel, padding, dilation) -> Fix | None:
     new = tuple(min(k, (h + 2 * p - 1) // d + 1) for h, k, p, d in zip(spatial, kernel, padding, dilation, strict=True))
     value = _one_or_tuple(new)
     return Fix(
-        Message(
-            f"set kernel_size={value}, the largest window that fits the padded input",
-            "doctor.fix.kernel_fits",
-            value=str(value),
-        ),
+        msg("doctor.fix.kernel_fits", value=str(value)),
         (set_args(site.index, kernel_size=value),),
         f"kernel_size={value}",
     )
@@ -248,37 +206,19 @@ def _pool(site: FailureSite) -> Finding | None:
     fitting = tuple(min(k, (h - 1) // d + 1) for h, k, d in zip(spatial, kernel, dilation, strict=True))
     value = _one_or_tuple(fitting)
     changes = {"kernel_size": value, **({"padding": 0} if any(padding) else {})}
-    takes = Message(f"spatial sizes ≥ {shape_text(reach)}", "doctor.spatial.sizes", sizes=shape_text(reach))
+    takes = msg("doctor.spatial.sizes", sizes=shape_text(reach))
     padded = shape_text(tuple(h + 2 * p for h, p in zip(spatial, padding, strict=True)))
-    and_zero = Message(" and padding=0", "doctor.pool.and_padding") if any(padding) else NONE
+    and_zero = msg("doctor.pool.and_padding") if any(padding) else NONE
     return Finding(
-        Message(
-            f"{kind}'s window {shape_text(reach)} is larger than the input's {shape_text(spatial)} (padded "
-            f"{padded}): the output would be empty",
-            "doctor.pool.too_large",
-            kind=kind,
-            window=shape_text(reach),
-            spatial=shape_text(spatial),
-            padded=padded,
-        ),
+        msg("doctor.pool.too_large", kind=kind, window=shape_text(reach), spatial=shape_text(spatial), padded=padded),
         takes,
         (
             Fix(
-                Message(
-                    f"set kernel_size={value}{and_zero}: one window over the input",
-                    "doctor.fix.pool_window",
-                    value=str(value),
-                    also=and_zero,
-                ),
+                msg("doctor.fix.pool_window", value=str(value), also=and_zero),
                 (set_args(site.index, **changes),),
             ),
             Fix(
-                Message(
-                    f"remove this {kind}: the input is already {shape_text(spatial)}",
-                    "doctor.fix.remove_pool",
-                    kind=kind,
-                    spatial=shape_text(spatial),
-                ),
+                msg("doctor.fix.remove_pool", kind=kind, spatial=shape_text(spatial)),
                 (remove_layer(site.index),),
             ),
         ),
