@@ -44,6 +44,7 @@ SAME_IN_BOTH = {
     "eps",  # torch's argument name, shown as in the code (its help text is translated)
     "layer_norm_eps",  # idem
     "nonlinearity",  # torch.nn.init's argument name, labelled as in code on the Initialisation Explorer
+    "mode",  # idem (errors name it with its Chinese term, engine.init.what.mode)
     "H_in",
     "in_features",
     "in1_features",

@@ -13,7 +13,7 @@ from enum import StrEnum
 import torch
 
 from inspector.core.errors import InvalidArgumentError
-from inspector.core.messages import Message
+from inspector.core.messages import Message, msg
 
 MAX_BATCH_SIZE = 2**20  # far beyond any real batch; bigger is a typo
 
@@ -61,27 +61,30 @@ ADAM_STEP_BYTES = 4  # Adam's `step` is one float32 scalar tensor per parameter 
 _ALIASES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "amp": "mixed", "crossentropy": "cross_entropy"}
 
 
-def parse_choice(kind: type[StrEnum], value: object, what: str) -> StrEnum:
-    """Return the member of `kind` named `value`, or raise listing the choices."""
+# The name each choice goes by in an error, as the catalogues translate it.
+_CHOICE_NAMES = {
+    Precision: msg("engine.errors_b.what.precision"),
+    OptimizerName: msg("engine.errors_b.what.optimizer"),
+    LossName: msg("engine.errors_b.what.loss"),
+}
+
+
+def parse_choice(kind: type[StrEnum], value: object) -> StrEnum:
+    """Return the member of `kind` (Precision, OptimizerName, LossName) named `value`, or raise listing them."""
     text = str(value).strip().lower().replace("-", "_") if isinstance(value, str) else None
     text = _ALIASES.get(text, text)
     if text in {member.value for member in kind}:
         return kind(text)
-    raise InvalidArgumentError(
-        f"unknown {what} {value!r}",
-        f"choose one of: {', '.join(kind)}",
-        key="errors_b.unknown_choice",
-        params={"name": _what(what), "value": repr(value), "choices": ", ".join(kind)},
-    )
+    choices = ", ".join(kind)
+    raise InvalidArgumentError("errors_b.unknown_choice", name=_CHOICE_NAMES[kind], value=repr(value), choices=choices)
 
 
-def _what(what: str) -> Message:
-    """Return the name of a checked value (`batch size`, `optimizer`) as a Message its catalogues may translate."""
-    return Message(what, "engine.errors_b.what." + (re.sub(r"\W+", "_", what).strip("_") or "value"))
+def check_count(value: object, what: Message | str, maximum: int, minimum: int = 1) -> int:
+    """Return `value` as a whole number in [minimum, maximum], or raise saying the range.
 
-
-def check_count(value: object, what: str, maximum: int, minimum: int = 1) -> int:
-    """Return `value` as a whole number in [minimum, maximum], or raise saying the range."""
+    `what` names the value in the error: a Message from `engine.errors_b.what` (translated), or text
+    that reads the same in every language.
+    """
     number = None
     if isinstance(value, int) and not isinstance(value, bool):
         number = value
@@ -89,19 +92,9 @@ def check_count(value: object, what: str, maximum: int, minimum: int = 1) -> int
         isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value)
     ):
         number = int(value)
-    hint = f"give a whole number from {minimum:,} to {maximum:,}"
+    limits = {"what": what, "minimum": f"{minimum:,}", "maximum": f"{maximum:,}"}
     if number is None:
-        raise InvalidArgumentError(
-            f"{what} must be a whole number, got {value!r}",
-            hint,
-            key="errors_b.count_not_whole",
-            params={"what": _what(what), "value": repr(value), "minimum": f"{minimum:,}", "maximum": f"{maximum:,}"},
-        )
+        raise InvalidArgumentError("errors_b.count_not_whole", value=repr(value), **limits)
     if not minimum <= number <= maximum:
-        raise InvalidArgumentError(
-            f"{what} must be between {minimum:,} and {maximum:,}, got {number:,}",
-            hint,
-            key="errors_b.count_out_of_range",
-            params={"what": _what(what), "value": f"{number:,}", "minimum": f"{minimum:,}", "maximum": f"{maximum:,}"},
-        )
+        raise InvalidArgumentError("errors_b.count_out_of_range", value=f"{number:,}", **limits)
     return number

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from inspector.core.errors import UnknownNameError
 from inspector.core.formatting import display_width, pad
 from inspector.core.i18n import DEFAULT_LANG, has_message, localize, t
+from inspector.core.messages import msg
 from inspector.core.shapes import format_shape_tree, parse_sizes
 from inspector.core.units import binary_bytes, group_thousands
 from inspector.model.zoo import parse_kwargs
@@ -68,7 +69,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
 def _format(text: str) -> str:
     chosen = str(text).strip().lower()
     if chosen not in FORMATS:
-        raise UnknownNameError(f"unknown format {text!r} for the planner", f"choose one of: {', '.join(FORMATS)}")
+        raise UnknownNameError("planner.unknown_format", name=repr(text), choices=", ".join(FORMATS))
     return chosen
 
 
@@ -79,7 +80,7 @@ def _sizes(text: str | None) -> object:
 def run_memory(args: argparse.Namespace) -> str:
     """Return the memory estimate (and the largest batch for --budget) as a table or JSON."""
     output_format = _format(args.format)
-    layers = check_count(args.layers, "--layers", 10_000, minimum=0)
+    layers = check_count(args.layers, msg("engine.errors_b.what.layers"), 10_000, minimum=0)
     common = {
         "input_size": _sizes(args.input_size),
         "precision": args.dtype,

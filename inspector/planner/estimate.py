@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from inspector.core.devices import resolve_device
+from inspector.core.messages import msg
 from inspector.planner.choices import (
     ADAM_STEP_BYTES,
     COMPUTE_DTYPE,
@@ -140,9 +141,9 @@ def estimate_training_memory(
     `device` chooses whose kernels the forward follows: 'meta' (device-independent), or a real
     device run under FakeTensorMode. A module passed in is left as found.
     """
-    batch = check_count(batch_size, "batch size", MAX_BATCH_SIZE)
-    chosen = (parse_choice(Precision, precision, "precision"), parse_choice(OptimizerName, optimizer, "optimizer"))
-    loss_name = parse_choice(LossName, loss, "loss")
+    batch = check_count(batch_size, msg("engine.errors_b.what.batch_size"), MAX_BATCH_SIZE)
+    chosen = (parse_choice(Precision, precision), parse_choice(OptimizerName, optimizer))
+    loss_name = parse_choice(LossName, loss)
     target = resolve_device(device)
     subject = resolve_subject(model_name_or_module, options, input_size)
     return estimate_subject(subject, batch, *chosen, loss_name, target)

@@ -41,30 +41,15 @@ def device_total_memory(device: torch.device) -> int:
             for line in meminfo:
                 if line.startswith("MemTotal:"):
                     return int(line.split()[1]) * 1024
-    raise InvalidArgumentError(
-        f"the total memory of {device} is unknown",
-        "give the budget as a size, e.g. 24GB",
-        key="errors_b.memory_unknown",
-        params={"device": device},
-    )
+    raise InvalidArgumentError("errors_b.memory_unknown", device=device)
 
 
 def check_budget(value: object) -> int:
     """Return a budget in bytes after checking it is a finite number between 1 MiB and 1 PiB."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidArgumentError(
-            f"the memory budget must be a number of bytes, got {value!r}",
-            "e.g. 24GB, 80 GiB or 'device'",
-            key="errors_b.budget_not_number",
-            params={"value": repr(value)},
-        )
+        raise InvalidArgumentError("errors_b.budget_not_number", value=repr(value))
     if not MIN_BUDGET <= value <= MAX_BUDGET:
-        raise InvalidArgumentError(
-            f"a memory budget of {value:,.0f} bytes is out of range",
-            "give 1 MiB to 1 PiB, e.g. 24GB, 80 GiB or 'device'",
-            key="errors_b.budget_out_of_range",
-            params={"value": f"{value:,.0f}"},
-        )
+        raise InvalidArgumentError("errors_b.budget_out_of_range", value=f"{value:,.0f}")
     return int(value)
 
 
@@ -76,20 +61,11 @@ def parse_budget(text: object, device: str | torch.device | None = None) -> int:
     if raw == "device":
         target = resolve_device(device)
         if target.type == "meta":
-            raise InvalidArgumentError(
-                "'device' as a budget needs a real device; meta has no memory",
-                "choose a device, or give a size such as 24GB",
-                key="errors_b.budget_on_meta",
-            )
+            raise InvalidArgumentError("errors_b.budget_on_meta")
         return check_budget(device_total_memory(target))
     match = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(?:i?b)?", raw) or re.fullmatch(r"(\d+)\s*(b)", raw)
     if match is None:
-        raise InvalidArgumentError(
-            f"cannot read the memory budget {text!r}",
-            f"write a size such as 24GB, 24 GiB or 80G, or 'device'; presets: {', '.join(BUDGET_PRESETS)}",
-            key="errors_b.budget_unreadable",
-            params={"text": repr(text), "presets": ", ".join(BUDGET_PRESETS)},
-        )
+        raise InvalidArgumentError("errors_b.budget_unreadable", text=repr(text), presets=", ".join(BUDGET_PRESETS))
     return check_budget(float(match.group(1)) * _UNITS[match.group(2)])
 
 
@@ -164,8 +140,8 @@ def largest_batch_size(
     the answer + 1 to confirm it (a handful of memory-free forwards, never every batch size).
     """
     budget = parse_budget(budget_bytes, device)
-    chosen = (parse_choice(Precision, precision, "precision"), parse_choice(OptimizerName, optimizer, "optimizer"))
-    loss_name = parse_choice(LossName, loss, "loss")
+    chosen = (parse_choice(Precision, precision), parse_choice(OptimizerName, optimizer))
+    loss_name = parse_choice(LossName, loss)
     target = resolve_device(device)
     subject = resolve_subject(model_name_or_module, options, input_size)
     totals: dict[int, int] = {}

@@ -12,7 +12,7 @@ import resource
 
 import torch
 
-from inspector.core.messages import Message
+from inspector.core.messages import msg
 
 
 class PeakMeter:
@@ -25,14 +25,13 @@ class PeakMeter:
 
     @property
     def method(self) -> tuple[str, bool]:
+        """Return how the peak is measured (torch's function, or a Message) and whether it is approximate."""
         if self.device.type == "cuda":
             return "torch.cuda.max_memory_allocated", False
         if self.device.type == "cpu":
             source = "VmHWM" if self.cleared else "ru_maxrss"
-            return Message(
-                f"process peak resident memory delta ({source}); approximate", "peak.cpu", source=source
-            ), True
-        return Message("not measured on this device", "peak.none"), True
+            return msg("peak.cpu", source=source), True
+        return msg("peak.none"), True
 
     def start(self) -> None:
         if self.device.type == "cuda":

@@ -168,11 +168,12 @@ def _guarded(
         message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
         shape = received.get(name)
         model_fix = diagnose_failure(module, shape) if module is not None else None
-        input_fix = "check the input size (one sample, without the batch dimension)"
         raise ForwardError(
-            f"the training forward failed in {name or type(model).__name__} ({kind}) on input "
-            f"{format_shape_tree(shape)}: {message}",
-            f"{model_fix}; or {input_fix}" if model_fix else f"{input_fix} and the loss",
+            "planner.forward_failed",
+            hint_key=None if model_fix else "planner.forward_failed_no_fix",  # then only the input and loss are left
+            where=name or type(model).__name__,
+            shape=format_shape_tree(shape),
+            fix=model_fix,
             module_name=name,
             module_type=kind,
             input_shape=shape,

@@ -15,6 +15,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from inspector.core.errors import InvalidArgumentError
+from inspector.core.messages import msg
 from inspector.core.shapes import validate_size
 from inspector.model.zoo import _build_on, get_zoo_entry, import_model_class, zoo_options
 from inspector.planner.choices import LossName
@@ -31,9 +32,10 @@ class Subject:
 
 
 def _sample_shapes(input_size: object) -> tuple[tuple[int, ...], ...]:
+    what = msg("engine.errors_b.what.sample_shape")
     if isinstance(input_size, Sequence) and input_size and all(isinstance(s, Sequence) for s in input_size):
-        return tuple(validate_size(tuple(s), "sample shape") for s in input_size)
-    return (validate_size(tuple(input_size) if isinstance(input_size, Sequence) else input_size, "sample shape"),)
+        return tuple(validate_size(tuple(s), what) for s in input_size)
+    return (validate_size(tuple(input_size) if isinstance(input_size, Sequence) else input_size, what),)
 
 
 def load_model(
@@ -41,11 +43,7 @@ def load_model(
 ) -> tuple[nn.Module, str, torch.dtype | None, tuple[int, ...] | None]:
     """Return a zoo model or `module:Class` built on `device`, its label, token dtype and default sample shape."""
     if not isinstance(name, str):
-        raise InvalidArgumentError(
-            f"model must be a zoo name or module:Class, got {type(name).__name__}",
-            key="errors_b.model_not_name",
-            params={"type": type(name).__name__},
-        )
+        raise InvalidArgumentError("errors_b.model_not_name", type=type(name).__name__)
     if ":" in name:
         factory = import_model_class(name)
         return _build_on(lambda: factory(**dict(options or {})), device, dtype, name), name, None, None
@@ -63,12 +61,7 @@ def resolve_subject(model: str | nn.Module, options: Mapping[str, object] | None
     else:
         module, label, token_dtype, default = load_model(model, options, torch.device("meta"))
     if input_size is None and default is None:
-        raise InvalidArgumentError(
-            f"{label} is not a zoo model, so its input size is unknown",
-            "give the shape of one sample without the batch dimension, e.g. 3,224,224",
-            key="errors_b.sample_shape_unknown",
-            params={"model": label},
-        )
+        raise InvalidArgumentError("errors_b.sample_shape_unknown", model=label)
     return Subject(module, label, _sample_shapes(default if input_size is None else input_size), token_dtype)
 
 
@@ -81,22 +74,12 @@ def make_targets(
     models); mse gets random values shaped like the output.
     """
     if not isinstance(output, torch.Tensor) or not output.is_floating_point():
-        raise InvalidArgumentError(
-            f"the loss needs the model to return one floating-point tensor, got "
-            f"{getattr(output, 'dtype', type(output).__name__)}",
-            key="errors_b.loss_needs_float",
-            params={"got": getattr(output, "dtype", type(output).__name__)},
-        )
+        raise InvalidArgumentError("errors_b.loss_needs_float", got=getattr(output, "dtype", type(output).__name__))
     device = output.device if device is None else device
     if loss is LossName.MSE:
         return torch.randn(output.shape, dtype=output.dtype, device=device)
     if output.dim() < 2:
-        raise InvalidArgumentError(
-            f"cross_entropy needs an output with a class dimension (N, C, …); the model gives {tuple(output.shape)}",
-            "use the loss 'mse'",
-            key="errors_b.cross_entropy_needs_classes",
-            params={"shape": tuple(output.shape)},
-        )
+        raise InvalidArgumentError("errors_b.cross_entropy_needs_classes", shape=tuple(output.shape))
     classes = output.shape[-1] if classes_last else output.shape[1]
     shape = output.shape[:-1] if classes_last else (output.shape[0], *output.shape[2:])
     return torch.randint(0, classes, tuple(shape), device=device)

@@ -18,6 +18,7 @@ import torch
 from inspector.core.devices import cuda_visible_devices, resolve_device
 from inspector.core.errors import ForwardError, InspectorError, InvalidArgumentError
 from inspector.core.memory_guard import check_fits
+from inspector.core.messages import msg
 from inspector.planner.choices import MAX_BATCH_SIZE, LossName, OptimizerName, Precision, check_count, parse_choice
 from inspector.planner.estimate import MemoryEstimate, estimate_subject
 from inspector.planner.meter import PeakMeter
@@ -102,12 +103,7 @@ def check_learning_rate(value: object) -> float:
     except (TypeError, ValueError):
         rate = math.nan
     if not 0 < rate <= MAX_LEARNING_RATE:  # NaN fails every comparison
-        raise InvalidArgumentError(
-            f"learning rate must be a number above 0 and at most {MAX_LEARNING_RATE:g}, got {value!r}",
-            "e.g. 0.001 for Adam, 0.1 for SGD",
-            key="errors_b.bad_learning_rate",
-            params={"maximum": f"{MAX_LEARNING_RATE:g}", "value": repr(value)},
-        )
+        raise InvalidArgumentError("errors_b.bad_learning_rate", maximum=f"{MAX_LEARNING_RATE:g}", value=repr(value))
     return rate
 
 
@@ -132,26 +128,16 @@ def _plan(
 ) -> Plan:
     target = resolve_device(device)
     if target.type == "meta":
-        raise InvalidArgumentError(
-            "a training step needs a real device: meta holds no data to train on",
-            "choose cpu, cuda:N or mps; the memory estimate works on meta",
-            key="errors_b.train_on_meta",
-        )
-    precision = parse_choice(Precision, choices[0], "precision")
-    optimizer = parse_choice(OptimizerName, choices[1], "optimizer")
-    loss = parse_choice(LossName, choices[2], "loss")
+        raise InvalidArgumentError("errors_b.train_on_meta")
+    precision = parse_choice(Precision, choices[0])
+    optimizer = parse_choice(OptimizerName, choices[1])
+    loss = parse_choice(LossName, choices[2])
     subject = resolve_subject(model_name, options, input_size)
     estimate = _estimate(subject, batch, (precision, optimizer, loss), target)
     try:
-        check_fits(estimate.total, target, f"training {estimate.model} with batch size {batch} (estimate)")
-    except InvalidArgumentError as error:
-        raise InvalidArgumentError(
-            error.message,
-            "estimate it on device 'meta' without allocating anything "
-            "(python -m inspector memory …), or use a smaller batch size",
-            key="errors_b.train_does_not_fit",
-            params={"error": error},
-        ) from None
+        check_fits(estimate.total, target, msg("engine.planner.what.training", model=estimate.model, batch=batch))
+    except InvalidArgumentError as error:  # the same numbers, with the planner's own way out
+        raise InvalidArgumentError("errors_b.train_does_not_fit", error=error) from None
     return Plan(
         str(model_name), options, target, precision, optimizer, loss, lr, steps, warmup, subject.token_dtype, estimate
     )
@@ -181,10 +167,13 @@ def measure_training_step(
     `misplace_input`, one extra step first runs with the input on another device and PyTorch's
     error comes back as data. `should_stop()` is asked before every step.
     """
-    batch = check_count(batch_size, "batch size", MAX_BATCH_SIZE)
-    counts = (check_count(steps, "steps", MAX_STEPS), check_count(warmup, "warm-up steps", MAX_WARMUP, minimum=0))
-    dataset = check_count(dataset_size, "dataset size", MAX_DATASET)
-    epoch_count = check_count(epochs, "epochs", MAX_EPOCHS)
+    batch = check_count(batch_size, msg("engine.errors_b.what.batch_size"), MAX_BATCH_SIZE)
+    counts = (
+        check_count(steps, msg("engine.errors_b.what.steps"), MAX_STEPS),
+        check_count(warmup, msg("engine.errors_b.what.warm_up_steps"), MAX_WARMUP, minimum=0),
+    )
+    dataset = check_count(dataset_size, msg("engine.errors_b.what.dataset_size"), MAX_DATASET)
+    epoch_count = check_count(epochs, msg("engine.errors_b.what.epochs"), MAX_EPOCHS)
     rate = check_learning_rate(lr)
     plan = _plan(model_name, options, input_size, batch, device, (precision, optimizer, loss), rate, *counts)
     meter = PeakMeter(plan.device)
@@ -201,11 +190,7 @@ def measure_training_step(
         traceback.clear_frames(error.__traceback__)
     except (RuntimeError, ValueError, TypeError, IndexError, AssertionError) as error:
         message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        failure = ForwardError(
-            f"the training step failed on {plan.device}: {message}",
-            "check the loss against the model's output, or use a smaller batch size",
-            torch_message=message,
-        )
+        failure = ForwardError("planner.step_failed", device=plan.device, torch_message=message)
         traceback.clear_frames(error.__traceback__)  # the frames hold the model and tensors
     finally:
         session.release()
