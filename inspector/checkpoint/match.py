@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from inspector.checkpoint.reader import CheckpointReport, max_checkpoint_bytes, read_checkpoint
+from inspector.checkpoint.reader import MAX_NAME_CHARS, CheckpointReport, max_checkpoint_bytes, read_checkpoint
+from inspector.core.bounds import shorten
 from inspector.core.errors import InvalidArgumentError
-from inspector.core.messages import NONE, Message
+from inspector.core.messages import NONE, msg
 from inspector.model.zoo import build_zoo_model
 
 WRAPPER_PREFIXES = ("module.", "_orig_mod.", "model.")
@@ -91,52 +92,24 @@ def _verdict(
     prefix: str | None,
 ) -> str:
     if fits:
-        note = NONE
-        if prefix:
-            note = Message(
-                f" once the {prefix!r} prefix is removed from every key",
-                "checkpoint_match.prefix_note",
-                prefix=repr(prefix),
-            )
-        return Message(f"this file fits {model}{note}", "checkpoint_match.fits", model=model, note=note)
+        note = msg("checkpoint_match.prefix_note", prefix=repr(prefix)) if prefix else NONE
+        return msg("checkpoint_match.fits", model=model, note=note)
     reasons = []
     if mismatched:
         first = mismatched[0]
         file_shape, model_shape = tuple(first.file_shape), tuple(first.model_shape)
+        count = len(mismatched)
         reasons.append(
-            Message(
-                f"{len(mismatched)} shape mismatch(es), e.g. {first.name}: file {file_shape} vs model {model_shape}",
-                "checkpoint_match.mismatched",
-                count=len(mismatched),
-                name=first.name,
-                file=file_shape,
-                model=model_shape,
-            )
+            msg("checkpoint_match.mismatched", count=count, name=first.name, file=file_shape, model=model_shape)
         )
     if missing:
-        reasons.append(
-            Message(
-                f"{len(missing)} key(s) the model needs are missing, e.g. {missing[0]}",
-                "checkpoint_match.missing",
-                count=len(missing),
-                name=missing[0],
-            )
-        )
+        reasons.append(msg("checkpoint_match.missing", count=len(missing), name=missing[0]))
     if unexpected:
-        reasons.append(
-            Message(
-                f"{len(unexpected)} key(s) the model does not have, e.g. {unexpected[0]}",
-                "checkpoint_match.unexpected",
-                count=len(unexpected),
-                name=unexpected[0],
-            )
-        )
+        reasons.append(msg("checkpoint_match.unexpected", count=len(unexpected), name=unexpected[0]))
     listed = reasons[-1] if reasons else NONE
     for reason in reversed(reasons[:-1]):  # "a; b; c", one pair at a time
-        listed = Message(f"{reason}; {listed}", "checkpoint_match.then", first=reason, rest=listed)
-    return Message(
-        f"this file does not fit {model}: {listed}", "checkpoint_match.does_not_fit", model=model, reasons=listed
-    )
+        listed = msg("checkpoint_match.then", first=reason, rest=listed)
+    return msg("checkpoint_match.does_not_fit", model=model, reasons=listed)
 
 
 def match_checkpoint(
@@ -159,25 +132,19 @@ def inspect_checkpoint_bytes(
 ) -> tuple[CheckpointReport, CheckpointMatch | None]:
     """Return the report (and the match with zoo model `against`) of an uploaded file's bytes.
 
-    The bytes go to a private temporary file with the upload's suffix, which decides the safe
-    loader, and the file is removed afterwards.
+    The bytes go to a private temporary file with the upload's suffix, which decides the reader, and
+    are read in a sandboxed child (`read_checkpoint`); errors and the report name the upload's own
+    name, never the temporary path. The file is removed afterwards.
     """
-    suffix = Path(str(filename)).suffix.lower()
+    name = shorten(filename, MAX_NAME_CHARS)
     if len(data) > max_checkpoint_bytes():
-        raise InvalidArgumentError(
-            f"{filename} is {len(data) / 2**20:,.0f} MB, over the {max_checkpoint_bytes() / 2**20:,.0f} MB limit",
-            key="errors_a.upload_too_large",
-            params={
-                "name": filename,
-                "size": f"{len(data) / 2**20:,.0f}",
-                "limit": f"{max_checkpoint_bytes() / 2**20:,.0f}",
-            },
-        )
+        size, limit = f"{len(data) / 2**20:,.0f}", f"{max_checkpoint_bytes() / 2**20:,.0f}"
+        raise InvalidArgumentError("errors_a.upload_too_large", name=name, size=size, limit=limit)
+    suffix = Path(str(filename)).suffix.lower()[:MAX_NAME_CHARS]  # the name itself never reaches the disk
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / f"upload{suffix}"
         path.write_bytes(data)
-        report = read_checkpoint(path)
-    report = replace(report, path=str(filename))
+        report = read_checkpoint(path, name)
     return report, match_checkpoint(report, against, options) if against else None
 
 

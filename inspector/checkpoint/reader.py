@@ -1,30 +1,37 @@
 """Reading checkpoints safely: every tensor's name, shape, dtype and size, never running their code.
 
-`.safetensors` files are read through safetensors' own loader (header only: no tensor data is
-read). Pickled files (`.pt`, `.pth`, `.bin`) go only through `torch.load(weights_only=True,
-map_location="meta")`: the restricted unpickler refuses any object that is not a tensor or plain
-container, and meta keeps the tensors' data on disk.
+Three walls. The file is parsed in a child process with a memory cap and a deadline (`core.sandbox`),
+never in the caller (the app's server). `.safetensors` files are read by their header alone, every
+field checked (`safetensors_header`). Pickled files (`.pt`, `.pth`, `.bin`, `.ckpt`) are first walked
+opcode by opcode without running anything, refusing bombs and any global a state dict does not need
+(`guard`); only then does `torch.load(weights_only=True, map_location="meta")` read them, and meta
+keeps the tensors' data on disk.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-import zipfile
-from collections.abc import Mapping
+import stat
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from inspector.checkpoint.guard import check_pickled_checkpoint
+from inspector.checkpoint.safetensors_header import read_safetensors_header
+from inspector.core.bounds import shorten
 from inspector.core.dtypes import dtype_name
-from inspector.core.errors import InvalidArgumentError
+from inspector.core.errors import InspectorError, InvalidArgumentError
+from inspector.core.sandbox import SandboxError, run_limited
 
 # Uploads and files larger than this are refused before reading (INSPECTOR_MAX_CHECKPOINT_MB).
 DEFAULT_MAX_MB = 2048
 SAFETENSORS_SUFFIXES = (".safetensors",)
 PICKLE_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt")
 NESTED_KEYS = ("state_dict", "model", "model_state_dict", "module")
+MAX_NAME_CHARS = 120  # how much of a file's name an error echoes (a path may be thousands of characters)
 
 
 @dataclass(frozen=True)
@@ -79,67 +86,18 @@ def _entry(name: str, shape: list[int], dtype: torch.dtype) -> TensorEntry:
     return TensorEntry(name, shape, dtype_name(dtype), numel, numel * dtype.itemsize)
 
 
-def _read_safetensors(path: Path) -> list[TensorEntry]:
-    from safetensors import SafetensorError, safe_open
-
-    try:
-        with safe_open(str(path), framework="pt", device="cpu") as handle:
-            entries = []
-            for name in handle.keys():  # noqa: SIM118 - safe_open is not a mapping
-                piece = handle.get_slice(name)
-                dtype = _SAFETENSORS_DTYPES.get(piece.get_dtype())
-                if dtype is None:
-                    raise InvalidArgumentError(
-                        f"tensor {name!r} has an unsupported dtype {piece.get_dtype()}",
-                        key="errors_a.unsupported_dtype",
-                        params={"name": repr(name), "dtype": piece.get_dtype()},
-                    )
-                entries.append(_entry(name, list(piece.get_shape()), dtype))
-            return entries
-    except (SafetensorError, OSError, ValueError) as error:
-        raise InvalidArgumentError(
-            f"{path.name} is not a readable safetensors file: {error}",
-            "the file may be truncated or corrupt",
-            key="errors_a.bad_safetensors",
-            params={"name": path.name, "reason": str(error)},
-        ) from None
-
-
-_SAFETENSORS_DTYPES = {
-    "F64": torch.float64, "F32": torch.float32, "F16": torch.float16, "BF16": torch.bfloat16,
-    "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8,
-    "BOOL": torch.bool, "F8_E4M3": torch.float8_e4m3fn, "F8_E5M2": torch.float8_e5m2,
-}  # fmt: skip
-
-
-def _load_pickle(path: Path) -> object:
+def _load_pickle(path: Path, name: str) -> object:
+    """Return torch.load's result on meta, after the guard; whatever torch raises becomes one keyed error."""
+    check_pickled_checkpoint(path, name)
     try:
         return torch.load(path, map_location="meta", weights_only=True)
-    except pickle.UnpicklingError as error:
-        raise InvalidArgumentError(
-            f"{path.name} was refused: it holds objects other than tensors and plain containers, "
-            f"which could run code when loaded ({_refused_global(str(error))})",
-            "only load it with weights_only=False if you trust where it came from; re-save it as a state_dict "
-            "or .safetensors",
-            key="errors_a.pickle_refused",
-            params={"name": path.name, "refused": _refused_global(str(error))},
-        ) from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError, AttributeError) as error:
-        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
-        raise InvalidArgumentError(
-            f"{path.name} is not a readable PyTorch checkpoint: {reason}",
-            "the file may be truncated or corrupt",
-            key="errors_a.bad_pickle",
-            params={"name": path.name, "reason": reason},
-        ) from None
-
-
-def _refused_global(message: str) -> str:
-    """Return the line of torch's refusal that names the forbidden object, e.g. 'GLOBAL posix.system'."""
-    for line in message.splitlines():
-        if "unsupported" in line.lower() and ("GLOBAL" in line or "global" in line or "operand" in line):
-            return line.strip().removeprefix("WeightsUnpickler error: ")[:200]
-    return "unsupported content"
+    except MemoryError:  # the sandbox reports it with its limit
+        raise
+    except pickle.UnpicklingError as error:  # the guard is stricter, so torch refusing is a second net
+        raise InvalidArgumentError("errors_a.pickle_refused", name=name, refused=str(error)) from None
+    except Exception as error:  # torch raises anything on a malformed file: RuntimeError, IndexError, KeyError…
+        reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        raise InvalidArgumentError("errors_a.bad_pickle", name=name, reason=reason) from None
 
 
 def _state_dict(content: object, name: str) -> tuple[Mapping[str, torch.Tensor], str | None]:
@@ -150,13 +108,7 @@ def _state_dict(content: object, name: str) -> tuple[Mapping[str, torch.Tensor],
             inner = content.get(key)
             if isinstance(inner, Mapping) and inner and all(isinstance(v, torch.Tensor) for v in inner.values()):
                 return inner, key
-    raise InvalidArgumentError(
-        f"{name} holds no state dict (a mapping of names to tensors, also under "
-        f"{', '.join(repr(key) for key in NESTED_KEYS)})",
-        "save one with torch.save(model.state_dict(), path)",
-        key="errors_a.no_state_dict",
-        params={"name": name, "keys": ", ".join(repr(key) for key in NESTED_KEYS)},
-    )
+    raise InvalidArgumentError("errors_a.no_state_dict", name=name, keys=", ".join(repr(key) for key in NESTED_KEYS))
 
 
 def _tree(entries: list[TensorEntry]) -> ModuleGroup:
@@ -174,38 +126,56 @@ def _tree(entries: list[TensorEntry]) -> ModuleGroup:
     return root
 
 
-def read_checkpoint(path: str | os.PathLike[str]) -> CheckpointReport:
-    """Return every tensor of a checkpoint file with totals and a module tree, loading no code."""
-    file = Path(path)
-    if not file.is_file():
-        raise InvalidArgumentError(f"no such file: {file}", key="errors_a.no_such_file", params={"path": str(file)})
-    size, limit = file.stat().st_size, max_checkpoint_bytes()
-    if size > limit:
-        raise InvalidArgumentError(
-            f"{file.name} is {size / 2**20:,.0f} MB, over the {limit / 2**20:,.0f} MB limit",
-            "raise INSPECTOR_MAX_CHECKPOINT_MB if you trust the file and have the memory",
-            key="errors_a.checkpoint_too_large",
-            params={"name": file.name, "size": f"{size / 2**20:,.0f}", "limit": f"{limit / 2**20:,.0f}"},
-        )
+def check_file(file: Path, name: str) -> None:
+    """Raise InvalidArgumentError unless `file` is a regular, non-empty file of a known suffix under the limit."""
+    try:
+        status = file.stat()
+    except FileNotFoundError:
+        raise InvalidArgumentError("errors_a.no_such_file", path=name) from None
+    except OSError as error:  # a name too long, a loop of links, a folder in the path that is a file
+        reason = os.strerror(error.errno) if error.errno else str(error)
+        raise InvalidArgumentError("checkpoint.unreadable", name=name, reason=reason) from None
+    if stat.S_ISDIR(status.st_mode):
+        raise InvalidArgumentError("checkpoint.is_directory", name=name)
+    if not stat.S_ISREG(status.st_mode):  # /dev/zero, a pipe: reading would never end
+        raise InvalidArgumentError("checkpoint.not_regular", name=name)
+    if status.st_size == 0:
+        raise InvalidArgumentError("checkpoint.empty", name=name)
+    limit = max_checkpoint_bytes()
+    if status.st_size > limit:
+        size_mb, limit_mb = f"{status.st_size / 2**20:,.0f}", f"{limit / 2**20:,.0f}"
+        raise InvalidArgumentError("errors_a.checkpoint_too_large", name=name, size=size_mb, limit=limit_mb)
     suffix = file.suffix.lower()
-    if suffix in SAFETENSORS_SUFFIXES:
-        entries, file_format, key = _read_safetensors(file), "safetensors", None
-    elif suffix in PICKLE_SUFFIXES:
-        state, key = _state_dict(_load_pickle(file), file.name)
-        entries = [_entry(name, list(t.shape), t.dtype) for name, t in state.items()]
-        file_format = "pytorch"
-    else:
+    if suffix not in SAFETENSORS_SUFFIXES + PICKLE_SUFFIXES:
+        choices = ", ".join(SAFETENSORS_SUFFIXES + PICKLE_SUFFIXES)
+        shown = repr(shorten(suffix, MAX_NAME_CHARS) or "(no suffix)")
+        raise InvalidArgumentError("errors_a.unknown_checkpoint_type", suffix=shown, choices=choices)
+
+
+def parse_checkpoint(path: str, name: str) -> CheckpointReport:
+    """Return the report of the checkpoint at `path`, reading it in this process; `name` is shown in errors.
+
+    This is what the sandboxed child runs: call `read_checkpoint` instead, which checks the file first
+    and keeps this parsing out of the calling process.
+    """
+    file = Path(path)
+    try:
+        if file.suffix.lower() in SAFETENSORS_SUFFIXES:
+            declared = read_safetensors_header(file, name)
+            entries, file_format, key = [_entry(e.name, e.shape, e.dtype) for e in declared], "safetensors", None
+        else:
+            state, key = _state_dict(_load_pickle(file, name), name)
+            entries, file_format = [_entry(tensor, list(t.shape), t.dtype) for tensor, t in state.items()], "pytorch"
+    except (InspectorError, MemoryError):
+        raise
+    except OSError as error:
+        raise InvalidArgumentError("checkpoint.unreadable", name=name, reason=error.strerror or str(error)) from None
+    except Exception as error:  # zipfile and json raise their own kinds on odd input: each is still one message
         raise InvalidArgumentError(
-            f"unknown checkpoint type {suffix or '(no suffix)'!r}",
-            f"use one of {', '.join(SAFETENSORS_SUFFIXES + PICKLE_SUFFIXES)}",
-            key="errors_a.unknown_checkpoint_type",
-            params={
-                "suffix": repr(suffix or "(no suffix)"),
-                "choices": ", ".join(SAFETENSORS_SUFFIXES + PICKLE_SUFFIXES),
-            },
-        )
+            "checkpoint.unreadable", name=name, reason=f"{type(error).__name__}: {error}"
+        ) from None
     return CheckpointReport(
-        path=str(file),
+        path=name,
         file_format=file_format,
         container_key=key,
         tensors=entries,
@@ -213,3 +183,23 @@ def read_checkpoint(path: str | os.PathLike[str]) -> CheckpointReport:
         total_bytes=sum(e.bytes for e in entries),
         tree=_tree(entries),
     )
+
+
+def read_checkpoint(
+    path: str | os.PathLike[str], name: str | None = None, cancelled: Callable[[], bool] | None = None
+) -> CheckpointReport:
+    """Return every tensor of a checkpoint file with totals and a module tree, loading no code.
+
+    The file is checked here (a regular file, not empty, under the size limit, a known suffix) and
+    parsed in a child process under a memory cap and a deadline (`inspector.core.sandbox`): nothing
+    of the file is unpickled in this process. `name` is how errors and the report call the file (an
+    upload's own name); it defaults to the path. `cancelled` stops the child when it returns True.
+    """
+    name = shorten(name if name is not None else str(path), MAX_NAME_CHARS)
+    check_file(Path(path), name)
+    try:
+        return run_limited(parse_checkpoint, str(path), name, cancelled=cancelled)
+    except SandboxError as error:
+        if error.key == "sandbox.cancelled":
+            raise
+        raise InvalidArgumentError("checkpoint.stopped", name=name, error=error) from None
