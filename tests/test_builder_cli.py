@@ -134,6 +134,8 @@ def test_malformed_spec_files_exit_2_naming_the_entry(capsys, tmp_path, content,
 def test_missing_file_and_bad_options_exit_2(capsys, tmp_path, lenet_file):
     status, _, err = run_cli(capsys, "build", str(tmp_path / "nothing.json"))
     assert status == 2 and "cannot read the spec" in err and "lenet5" in err
+    status, _, err = run_cli(capsys, "--lang", "zh", "build", str(tmp_path / "nothing.json"))
+    assert status == 2 and "无法读取网络规格" in err and "模板名称：empty, mlp, lenet5" in err
     status, _, err = run_cli(capsys, "build", str(lenet_file), "--format", "xml")
     assert status == 2 and "unknown format 'xml'" in err
     status, _, err = run_cli(capsys, "build", str(lenet_file), "--device", "tpu")

@@ -20,7 +20,7 @@ from inspector.core.devices import resolve_device
 from inspector.core.dtypes import dtype_name, resolve_dtype
 from inspector.core.errors import InvalidArgumentError
 from inspector.core.inputs import make_inputs
-from inspector.core.messages import Message
+from inspector.core.messages import msg
 from inspector.doctor.diagnose import Diagnosis, FailureSite, PreviousLayer, diagnose, find_problem
 from inspector.doctor.fixes import EditKind, Fix, apply_fix
 from inspector.lab.inspection import build_layer, constructor_code
@@ -229,7 +229,7 @@ def _run_layer(
     try:
         layer = build_layer(entry.spec, entry.args, target, cast).eval()
     except InvalidArgumentError as error:
-        reason = Message(error.message, "doctor.error", error=error)  # translated as the engine error it is
+        reason = msg("doctor.error", error=error)  # translated as the engine error it is
         return failed, Diagnosis(index, name, entry.type, shape, "—", reason, (), str(error)), x
     site = FailureSite(layer, shape, x.dtype, index, name, previous, spec.input_shape, spec.input_dtype)
     try:
@@ -238,7 +238,7 @@ def _run_layer(
         message = str(failure.error).strip().splitlines()[0] if str(failure.error).strip() else repr(failure.error)
         return failed, diagnose(replace(site, torch_message=message)), x
     if target.type == "meta" and find_problem(site) is not None:  # meta kernels skip some checks real ones make
-        message = Message("the meta device let this through; a real device refuses it", "doctor.meta_let_through")
+        message = msg("doctor.meta_let_through")
         return failed, diagnose(replace(site, torch_message=message)), x
     params = sum(p.numel() for p in layer.parameters())
     output = trace.output
@@ -265,16 +265,12 @@ def _notes(entry: LayerEntry, shape: tuple[int, ...], index: int) -> tuple[str, 
     spec = entry.spec
     notes = []
     if index == 0 and spec.spatial_ndim and len(shape) == spec.spatial_ndim + 1:
-        notes.append(
-            Message(
-                f"unbatched input {shape}: torch treats it as one sample without N", "notes.unbatched", shape=str(shape)
-            )
-        )
+        notes.append(msg("notes.unbatched", shape=str(shape)))
     if spec.layer_class in TUPLE_OUTPUT:
-        notes.append(Message("returns a tuple; the next layer gets output[0]", "notes.tuple_output"))
+        notes.append(msg("notes.tuple_output"))
     if spec.call_style is not CallStyle.SINGLE:
         call = f"layer({', '.join(['x'] * CALL_ARITY[spec.call_style])})"
-        notes.append(Message(f"called as {call}", "notes.called_as", call=call))
+        notes.append(msg("notes.called_as", call=call))
     return tuple(notes)
 
 

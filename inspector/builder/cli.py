@@ -18,7 +18,7 @@ from inspector.builder.templates import TEMPLATES, template_spec
 from inspector.core.errors import ForwardError, InvalidArgumentError
 from inspector.core.formatting import OutputFormat, parse_format, render_report
 from inspector.core.i18n import DEFAULT_LANG, localized, t
-from inspector.core.messages import NONE, Message
+from inspector.core.messages import NONE, msg
 from inspector.core.shapes import format_shape_tree
 from inspector.doctor.diagnose import Diagnosis
 from inspector.layers.network_spec import MAX_SPEC_BYTES, NetworkSpec
@@ -49,8 +49,7 @@ def load_spec(source: str) -> NetworkSpec:
             text = handle.read(MAX_SPEC_BYTES + 1)
     except OSError as error:
         raise InvalidArgumentError(
-            f"cannot read the spec {source!r}: {error.strerror}",
-            f"give a JSON file or a template name: {', '.join(TEMPLATES)}",
+            "builder.spec_unreadable", source=repr(source), reason=error.strerror, templates=", ".join(TEMPLATES)
         ) from None
     return NetworkSpec.from_json(text)
 
@@ -59,26 +58,20 @@ def does_not_fit(diagnosis: Diagnosis) -> ForwardError:
     """Return the one-line error for a spec whose layer `diagnosis` names cannot take its input."""
     fixes = NONE
     if any(fix.applicable for fix in diagnosis.fixes):
-        fixes = Message("; --fix applies the first", "cli.build.fix_first")
+        fixes = msg("cli.build.fix_first")
     shape = format_shape_tree(list(diagnosis.input_shape))
-    hint = diagnosis.hint()
     return ForwardError(
-        f"layers[{diagnosis.layer_index}] {diagnosis.layer_name} ({diagnosis.layer_type}) cannot take its input "
-        f"{shape}",
-        hint + fixes,
+        "builder.does_not_fit",
         module_name=diagnosis.layer_name,
         module_type=diagnosis.layer_type,
         input_shape=list(diagnosis.input_shape),
         torch_message=diagnosis.torch_message,
-        key="spec_does_not_fit",
-        params={
-            "index": diagnosis.layer_index,
-            "name": diagnosis.layer_name,
-            "type": diagnosis.layer_type,
-            "shape": shape,
-            "hint": hint,
-            "fixes": fixes,
-        },
+        index=diagnosis.layer_index,
+        name=diagnosis.layer_name,
+        type=diagnosis.layer_type,
+        shape=shape,
+        hint=diagnosis.hint(),
+        fixes=fixes,
     )
 
 
@@ -110,11 +103,6 @@ def _fixed(spec: NetworkSpec, device: str, dtype: str | None, lang: str = DEFAUL
         error = does_not_fit(result.diagnosis)
         done = NONE
         if applied:
-            done = Message(f" after {len(applied)} fix(es)", "cli.build.after_fixes", count=len(applied))
-        raise ForwardError(
-            f"{error.message}{done}, and no fix applies",
-            error.hint,
-            key="spec_no_fix",
-            params={"error": error, "done": done},
-        )
+            done = msg("cli.build.after_fixes", count=len(applied))
+        raise ForwardError("builder.no_fix", error=error, done=done)
     return fixed.to_json()

@@ -27,12 +27,7 @@ def _style(style: str) -> CodeStyle:
     try:
         return CodeStyle(str(style).strip().lower())
     except ValueError:
-        raise UnknownNameError(
-            f"unknown code style {style!r}",
-            f"choose one of: {', '.join(CodeStyle)}",
-            key="errors_a.unknown_code_style",
-            params={"name": repr(style), "choices": ", ".join(CodeStyle)},
-        ) from None
+        raise UnknownNameError("errors_a.unknown_code_style", name=repr(style), choices=", ".join(CodeStyle)) from None
 
 
 def generate_code(
@@ -49,11 +44,7 @@ def generate_code(
     """
     chosen = _style(style)
     if not class_name.isidentifier():
-        raise InvalidArgumentError(
-            f"class_name must be a Python name, got {class_name!r}",
-            key="errors_a.bad_class_name",
-            params={"value": repr(class_name)},
-        )
+        raise InvalidArgumentError("errors_a.bad_class_name", value=repr(class_name))
     comments = _shape_comments(spec, result)
     body = _sequential(spec, comments) if chosen is CodeStyle.SEQUENTIAL else _module(spec, comments, class_name)
     return (
@@ -85,15 +76,10 @@ def _shape_comments(spec: NetworkSpec, result: BuildResult | None) -> list[str]:
 
 def _sequential(spec: NetworkSpec, comments: list[str]) -> list[str]:
     for index, entry in enumerate(spec.layers):
-        if entry.spec.call_style is not CallStyle.SINGLE or entry.spec.layer_class in TUPLE_OUTPUT:
-            tuple_output = entry.spec.layer_class in TUPLE_OUTPUT
-            raise InvalidArgumentError(
-                f"layers[{index}] ({entry.type}) cannot go in nn.Sequential: it "
-                + ("returns a tuple" if tuple_output else "takes more than one input"),
-                "use the 'module' style, whose forward passes x on explicitly",
-                key="errors_a.sequential_tuple" if tuple_output else "errors_a.sequential_inputs",
-                params={"index": index, "type": entry.type},
-            )
+        if entry.spec.layer_class in TUPLE_OUTPUT:
+            raise InvalidArgumentError("errors_a.sequential_tuple", index=index, type=entry.type)
+        if entry.spec.call_style is not CallStyle.SINGLE:
+            raise InvalidArgumentError("errors_a.sequential_inputs", index=index, type=entry.type)
     if not spec.layers:
         return ["model = nn.Sequential()"]
     lines = [f"    {layer_code(entry)},{comment}" for entry, comment in zip(spec.layers, comments, strict=True)]

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from inspector.core.errors import UnknownNameError
-from inspector.core.messages import Message
+from inspector.core.messages import msg
 from inspector.layers.network_spec import LayerEntry, NetworkSpec, layer_entry
 
 
@@ -95,41 +95,32 @@ TEMPLATES: dict[str, Template] = {
     for template in (
         Template(
             "empty",
-            Message("Empty", "template.empty.title"),
-            Message("no layers yet: an image batch (1, 1, 28, 28) to start from", "template.empty.description"),
+            msg("template.empty.title"),
+            msg("template.empty.description"),
             lambda: NetworkSpec((1, 1, 28, 28)),
         ),
         Template(
             "mlp",
-            Message("MLP (the notes)", "template.mlp.title"),
-            Message(
-                "Flatten → Linear(784, 256) → ReLU → Linear(256, 10): 203,530 parameters", "template.mlp.description"
-            ),
+            msg("template.mlp.title"),
+            msg("template.mlp.description"),
             mlp_spec,
         ),
         Template(
             "lenet5",
-            Message("LeNet-5", "template.lenet5.title"),
-            Message(
-                "two convolutions with average pooling, three linears: 61,706 parameters", "template.lenet5.description"
-            ),
+            msg("template.lenet5.title"),
+            msg("template.lenet5.description"),
             lenet5_spec,
         ),
         Template(
             "alexnet",
-            Message("AlexNet-like", "template.alexnet.title"),
-            Message(
-                "five convolutions and three linears at 224×224: 61,100,840 parameters", "template.alexnet.description"
-            ),
+            msg("template.alexnet.title"),
+            msg("template.alexnet.description"),
             alexnet_spec,
         ),
         Template(
             "alexnet_mistake",
-            Message("AlexNet-like, classic mistake", "template.alexnet_mistake.title"),
-            Message(
-                "the first Linear takes 4096 features, but Flatten gives 256·6·6 = 9216",
-                "template.alexnet_mistake.description",
-            ),
+            msg("template.alexnet_mistake.title"),
+            msg("template.alexnet_mistake.description"),
             lambda: alexnet_spec(first_linear_in_features=4096),
         ),
     )
@@ -139,10 +130,5 @@ TEMPLATES: dict[str, Template] = {
 def template_spec(name: str) -> NetworkSpec:
     """Return the spec of template `name`, or raise listing the templates."""
     if name not in TEMPLATES:
-        raise UnknownNameError(
-            f"unknown template {name!r}",
-            f"choose one of: {', '.join(TEMPLATES)}",
-            key="errors_a.unknown_template",
-            params={"name": repr(name), "choices": ", ".join(TEMPLATES)},
-        )
+        raise UnknownNameError("errors_a.unknown_template", name=repr(name), choices=", ".join(TEMPLATES))
     return TEMPLATES[name].build()
