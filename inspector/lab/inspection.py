@@ -11,8 +11,9 @@ from torch import nn
 from inspector.core.devices import resolve_device
 from inspector.core.dtypes import dtype_name, resolve_dtype
 from inspector.core.errors import InvalidArgumentError
-from inspector.core.memory_guard import check_fits
-from inspector.core.messages import Message
+from inspector.core.memory_guard import check_fits, reserve
+from inspector.core.messages import msg
+from inspector.core.preflight import Preflight, forward_peak, resident_bytes
 from inspector.core.report import ModelReport
 from inspector.core.shapes import ShapeTree, format_shape_tree, validate_size
 from inspector.core.worked import Worked
@@ -109,10 +110,41 @@ def build_layer(
         with torch.device("meta"):
             probe = _construct(spec, args)
         itemsize = dtype.itemsize if dtype else 4
-        check_fits(sum(p.numel() for p in probe.parameters()) * itemsize, device, f"this {spec.name}")
+        check_fits(
+            sum(p.numel() for p in probe.parameters()) * itemsize, device, msg("engine.lab.this_layer", layer=spec.name)
+        )
     with torch.device(device):
         layer = _construct(spec, args)
     return layer.to(dtype) if dtype is not None else layer
+
+
+def preflight_layer(
+    layer_type: str,
+    args: Mapping[str, object] | None = None,
+    input_shape: Sequence[int] | Sequence[Sequence[int]] | None = None,
+    device: str | torch.device | None = None,
+    dtype: str | torch.dtype | None = None,
+) -> Preflight:
+    """Return the peak memory `inspect_layer` will need with these settings, found on meta (nothing allocated)."""
+    spec = get_layer_spec(layer_type)
+    values = normalize_args(spec.args, args, spec.name)
+    cast = resolve_dtype(dtype) if dtype is not None else None
+    shapes = _input_shapes(spec, values, input_shape)
+    return layer_preflight(spec, values, shapes if len(shapes) > 1 else shapes[0], resolve_device(device), cast)
+
+
+def layer_preflight(
+    spec: LayerSpec, args: Mapping[str, ArgValue], size: object, device: torch.device, dtype: torch.dtype | None
+) -> Preflight:
+    """Return the peak memory `inspect_layer` will need on `device`, found by the same run on meta."""
+    probe = build_layer(spec, args, torch.device("meta"), dtype)
+    float_dtype = dtype or torch.get_default_dtype()
+    input_dtype = spec.input_dtype if spec.input_dtype != torch.float32 else None
+    peak, flops, complete = forward_peak(probe, size, float_dtype, input_dtype)
+    resident = resident_bytes(probe)
+    if dtype is not None:  # built in the default dtype, then cast: both copies exist for a moment
+        resident += resident_bytes(probe, torch.get_default_dtype())
+    return Preflight(str(device), resident, peak, flops, complete)
 
 
 def _construct(spec: LayerSpec, args: Mapping[str, ArgValue]) -> nn.Module:
@@ -120,9 +152,7 @@ def _construct(spec: LayerSpec, args: Mapping[str, ArgValue]) -> nn.Module:
         return spec.layer_class(**args)
     except (ValueError, TypeError, RuntimeError, AssertionError) as error:
         code = constructor_code(spec, args)
-        raise InvalidArgumentError(
-            f"torch refused {code}: {error}", key="errors_a.torch_refused", params={"code": code, "reason": str(error)}
-        ) from None
+        raise InvalidArgumentError("errors_a.torch_refused", code=code, reason=str(error)) from None
 
 
 def _tensors(layer: nn.Module, buffers: bool) -> list[TensorInfo]:
@@ -136,14 +166,7 @@ def _matmul(spec: LayerSpec, args: Mapping[str, ArgValue], shape: tuple[int, ...
     lead = ", ".join(["N", *(str(dim) for dim in shape[1:-1])])
     fin, fout = args["in_features"], args["out_features"]
     bias = f" + ({fout},)" if args["bias"] else ""
-    return Message(
-        f"({lead}, {fin}) · ({fin}, {fout}){bias} → ({lead}, {fout})   [x · Wᵀ, W is ({fout}, {fin})]",
-        "layer_text.matmul",
-        lead=lead,
-        fin=fin,
-        fout=fout,
-        bias=bias,
-    )
+    return msg("layer_text.matmul", lead=lead, fin=fin, fout=fout, bias=bias)
 
 
 def inspect_layer(
@@ -166,27 +189,20 @@ def inspect_layer(
     ndim = spec.spatial_ndim
     if ndim and len(shapes[0]) < ndim + 1:
         raise InvalidArgumentError(
-            f"{spec.name} needs at least {ndim + 1} input dimensions (C, {', '.join(spec.input_dims(values)[2:])}), "
-            f"got {shapes[0]}",
-            "add the batch and channel dimensions, e.g. X.view((1, 1) + X.shape)",
-            key="errors_a.too_few_dims",
-            params={
-                "layer": spec.name,
-                "ndim": ndim + 1,
-                "dims": ", ".join(spec.input_dims(values)[2:]),
-                "shape": shapes[0],
-            },
+            "errors_a.too_few_dims",
+            layer=spec.name,
+            ndim=ndim + 1,
+            dims=", ".join(spec.input_dims(values)[2:]),
+            shape=shapes[0],
         )
     formulas = output_formulas(spec.layer_class, values, shapes[0], ndim)
     param_formula = parameter_formula(spec.layer_class, values)  # explains e.g. groups before torch does
-    layer = build_layer(spec, values, target, cast)
-    report = inspect_model(
-        layer,
-        input_size=shapes if len(shapes) > 1 else shapes[0],
-        device=target,
-        input_dtype=spec.input_dtype if spec.input_dtype != torch.float32 else None,
-        name=spec.name,
-    )
+    size = shapes if len(shapes) > 1 else shapes[0]
+    input_dtype = spec.input_dtype if spec.input_dtype != torch.float32 else None
+    plan = layer_preflight(spec, values, size, target, cast)
+    with reserve(plan, target, msg("engine.lab.this_layer", layer=spec.name)):  # refused before allocating
+        layer = build_layer(spec, values, target, cast)
+        report = inspect_model(layer, input_size=size, device=target, input_dtype=input_dtype, name=spec.name)
     return _assemble(spec, values, layer, report, shapes, formulas, param_formula, target)
 
 
@@ -198,9 +214,7 @@ def _assemble(spec, values, layer, report, shapes, formulas, param_formula, targ
     notes = list(spec.notes)
     if ndim and len(shapes[0]) == ndim + 1:
         given = format_shape_tree(list(shapes[0]))
-        notes.append(
-            Message(f"unbatched input {given}: torch treats it as one sample without N", "notes.unbatched", shape=given)
-        )
+        notes.append(msg("notes.unbatched", shape=given))
     return LayerInspection(
         layer_type=spec.name,
         args=dict(values),

@@ -33,15 +33,9 @@ def torchinfo_summary(
 ) -> str:
     """Return torchinfo's text table for `model` run on an input of `input_size` (batch included)."""
     if not isinstance(model, nn.Module):
-        raise InvalidArgumentError(
-            f"expected a torch.nn.Module, got {type(model).__name__}",
-            key="errors_a.not_module",
-            params={"type": type(model).__name__},
-        )
+        raise InvalidArgumentError("errors_a.not_module", type=type(model).__name__)
     if not isinstance(depth, int) or isinstance(depth, bool) or depth < 0:
-        raise InvalidArgumentError(
-            f"depth must be a whole number ≥ 0, got {depth!r}", key="errors_a.bad_depth", params={"value": repr(depth)}
-        )
+        raise InvalidArgumentError("errors_a.bad_depth", value=repr(depth))
     target = resolve_device(device)
     modes = {name: module.training for name, module in model.named_modules()}
     home = _single_device(model)
@@ -59,11 +53,7 @@ def torchinfo_summary(
         return str(stats)
     except Exception as error:  # torchinfo wraps any forward failure in a bare RuntimeError
         cause = error.__cause__ or error
-        raise ForwardError(
-            f"torchinfo could not summarize {type(model).__name__}: {cause}",
-            "the model's own report above ran the same input; check the input size",
-            torch_message=str(cause),
-        ) from None
+        raise ForwardError("model.torchinfo_failed", model=type(model).__name__, torch_message=str(cause)) from None
     finally:
         if home is not None and _single_device(model) != home:
             model.to(home)

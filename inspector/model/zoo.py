@@ -14,6 +14,7 @@ from inspector.core.devices import resolve_device
 from inspector.core.dtypes import resolve_dtype
 from inspector.core.errors import InvalidArgumentError, UnknownNameError
 from inspector.core.memory_guard import check_fits
+from inspector.core.messages import msg
 from inspector.core.report import ModelReport
 from inspector.model.inspection import inspect_model
 from models import ZOO, ModelOption, ZooEntry
@@ -25,12 +26,7 @@ def get_zoo_entry(name: str) -> ZooEntry:
     """Return the zoo entry `name`, or raise listing the zoo."""
     if isinstance(name, str) and name.strip().lower() in ZOO:
         return ZOO[name.strip().lower()]
-    raise UnknownNameError(
-        f"unknown model {name!r}",
-        f"choose one of: {', '.join(ZOO)}, or an import path module:Class",
-        key="unknown_model",
-        params={"name": repr(name), "choices": ", ".join(ZOO)},
-    )
+    raise UnknownNameError("unknown_model", name=repr(name), choices=", ".join(ZOO))
 
 
 def _parse_option(option: ModelOption, raw: object) -> OptionValue:
@@ -38,9 +34,7 @@ def _parse_option(option: ModelOption, raw: object) -> OptionValue:
     if option.choices:
         if str(raw) not in option.choices:
             raise InvalidArgumentError(
-                f"{option.name} must be one of {', '.join(option.choices)}, got {raw!r}",
-                key="errors_a.option_choice",
-                params={"name": option.name, "choices": ", ".join(option.choices), "value": repr(raw)},
+                "errors_a.option_choice", name=option.name, choices=", ".join(option.choices), value=repr(raw)
             )
         return str(raw)
     kind = type(default)
@@ -57,18 +51,10 @@ def _parse_option(option: ModelOption, raw: object) -> OptionValue:
     except (TypeError, ValueError):
         value = None
     if value is None or value != value:  # NaN fails the second test
-        raise InvalidArgumentError(
-            f"{option.name} must be a {kind.__name__}, got {raw!r}",
-            key="errors_a.option_type",
-            params={"name": option.name, "type": kind.__name__, "value": repr(raw)},
-        )
+        raise InvalidArgumentError("errors_a.option_type", name=option.name, type=kind.__name__, value=repr(raw))
     low, high = option.minimum, option.maximum
     if (low is not None and value < low) or (high is not None and value > high):
-        raise InvalidArgumentError(
-            f"{option.name} must be between {low} and {high}, got {value}",
-            key="errors_a.option_range",
-            params={"name": option.name, "low": low, "high": high, "value": value},
-        )
+        raise InvalidArgumentError("errors_a.option_range", name=option.name, low=low, high=high, value=value)
     return value
 
 
@@ -79,10 +65,10 @@ def zoo_options(entry: ZooEntry, given: Mapping[str, object] | None) -> dict[str
     unknown = sorted(set(given) - set(known))
     if unknown:
         raise InvalidArgumentError(
-            f"{entry.name} has no option {', '.join(unknown)}",
-            f"its options are: {', '.join(known) or 'none'}",
-            key="errors_a.unknown_option" if known else "errors_a.unknown_option_none",
-            params={"model": entry.name, "unknown": ", ".join(unknown), "known": ", ".join(known)},
+            "errors_a.unknown_option" if known else "errors_a.unknown_option_none",
+            model=entry.name,
+            unknown=", ".join(unknown),
+            known=", ".join(known),
         )
     return {
         name: _parse_option(option, given[name]) if name in given else option.default for name, option in known.items()
@@ -101,7 +87,7 @@ def _build_on(
             t.numel() * (itemsize if t.is_floating_point() else t.element_size())
             for t in [*probe.parameters(), *probe.buffers()]
         )
-        check_fits(needed, device, f"{label}'s parameters and buffers")
+        check_fits(needed, device, msg("engine.model.parameters_and_buffers", model=label))
     with torch.device(device):
         model = _call_factory(factory, label)
     return model.to(dtype) if dtype is not None else model
@@ -113,17 +99,9 @@ def _call_factory(factory: Callable[[], nn.Module], label: str) -> nn.Module:
     except Exception as error:  # a user's class runs its own code: whatever it raises is about its arguments
         expected = isinstance(error, (ValueError, TypeError, AssertionError, RuntimeError))
         reason = str(error) if expected else f"{type(error).__name__}: {shorten(error, 200)}"
-        raise InvalidArgumentError(
-            f"could not build {label}: {reason}",
-            key="errors_a.build_failed",
-            params={"model": label, "reason": reason},
-        ) from None
+        raise InvalidArgumentError("errors_a.build_failed", model=label, reason=reason) from None
     if not isinstance(model, nn.Module):
-        raise InvalidArgumentError(
-            f"{label} did not give a torch.nn.Module but {type(model).__name__}",
-            key="errors_a.not_a_module",
-            params={"model": label, "type": type(model).__name__},
-        )
+        raise InvalidArgumentError("errors_a.not_a_module", model=label, type=type(model).__name__)
     return model
 
 
@@ -142,21 +120,11 @@ def import_model_class(path: str) -> Callable[..., nn.Module]:
     """Return the class (or factory) named by 'package.module:ClassName'."""
     module_name, _, attribute = path.partition(":")
     if not module_name or not attribute:
-        raise InvalidArgumentError(
-            f"malformed import path {path!r}",
-            "write it as package.module:ClassName",
-            key="errors_a.bad_import_path",
-            params={"path": repr(path)},
-        )
+        raise InvalidArgumentError("errors_a.bad_import_path", path=repr(path))
     try:
         module = importlib.import_module(module_name)
     except ImportError as error:
-        raise UnknownNameError(
-            f"cannot import {module_name!r}: {error}",
-            "is the package on PYTHONPATH?",
-            key="errors_a.cannot_import",
-            params={"module": repr(module_name), "reason": str(error)},
-        ) from None
+        raise UnknownNameError("errors_a.cannot_import", module=repr(module_name), reason=str(error)) from None
     except (Exception, SystemExit) as error:  # the user's module ran and failed: its own code, not ours
         raise InvalidArgumentError(
             "bounds.import_raised",
@@ -168,15 +136,9 @@ def import_model_class(path: str) -> Callable[..., nn.Module]:
     try:
         target = getattr(module, attribute)
     except AttributeError:
-        raise UnknownNameError(
-            f"{module_name!r} has no attribute {attribute!r}",
-            key="errors_a.no_attribute",
-            params={"module": repr(module_name), "attribute": repr(attribute)},
-        ) from None
+        raise UnknownNameError("errors_a.no_attribute", module=repr(module_name), attribute=repr(attribute)) from None
     if not callable(target):
-        raise InvalidArgumentError(
-            f"{path} is not a class or function", key="errors_a.not_callable", params={"path": path}
-        )
+        raise InvalidArgumentError("errors_a.not_callable", path=path)
     return target
 
 
@@ -187,16 +149,9 @@ def parse_kwargs(text: str | None) -> dict[str, object]:
     try:
         value = load_json(text, "--kwargs")
     except json.JSONDecodeError as error:
-        raise InvalidArgumentError(
-            f"--kwargs is not valid JSON: {error.msg}",
-            "e.g. '{\"num_classes\": 10}'",
-            key="errors_a.kwargs_bad_json",
-            params={"reason": error.msg},
-        ) from None
+        raise InvalidArgumentError("errors_a.kwargs_bad_json", reason=error.msg) from None
     if not isinstance(value, dict):
-        raise InvalidArgumentError(
-            "--kwargs must be a JSON object", "e.g. '{\"num_classes\": 10}'", key="errors_a.kwargs_not_object"
-        )
+        raise InvalidArgumentError("errors_a.kwargs_not_object")
     return value
 
 
@@ -217,12 +172,7 @@ def inspect_named_model(
     cast = resolve_dtype(dtype) if dtype is not None else None
     if ":" in str(name):
         if input_size is None:
-            raise InvalidArgumentError(
-                f"{name} is not a zoo model, so its input size is unknown",
-                "give --input-size, e.g. 1,3,224,224",
-                key="errors_a.no_input_size",
-                params={"name": name},
-            )
+            raise InvalidArgumentError("errors_a.no_input_size", name=name)
         factory = import_model_class(name)
         model = _build_on(lambda: factory(**dict(options or {})), target, cast, name)
         return inspect_model(model, input_size=input_size, device=target, name=name, mode=mode)
