@@ -164,3 +164,44 @@ def normalize_args(specs: tuple[ArgSpec, ...], given: Mapping[str, object] | Non
             known=", ".join(known),
         )
     return {spec.name: parse_arg(spec, given[spec.name]) if spec.name in given else spec.default for spec in specs}
+
+
+# Typed reads of arguments that `normalize_args` has checked against their specs: the assert states
+# what the spec's kind guarantees, so a formula receives an int where it needs one.
+def arg_int(args: Mapping[str, ArgValue], name: str) -> int:
+    """Return the whole-number argument `name` (ArgKind.INT; a bool is one too)."""
+    value = args[name]
+    assert isinstance(value, int), (name, value)
+    return value
+
+
+def arg_flag(args: Mapping[str, ArgValue], name: str) -> bool:
+    """Return the on/off argument `name` (ArgKind.BOOL)."""
+    value = args[name]
+    assert isinstance(value, bool), (name, value)
+    return value
+
+
+def arg_size(args: Mapping[str, ArgValue], name: str) -> int | tuple[int, ...]:
+    """Return the size argument `name`: one int for every axis, or one per axis (ArgKind.SIZE, SHAPE)."""
+    value = args[name]
+    assert isinstance(value, int | tuple), (name, value)
+    return value
+
+
+def arg_optional_size(args: Mapping[str, ArgValue], name: str) -> int | tuple[int, ...] | None:
+    """Return the size argument `name`, or None where torch picks (ArgKind.OPTIONAL_SIZE)."""
+    return None if args[name] is None else arg_size(args, name)
+
+
+def arg_padding(args: Mapping[str, ArgValue], name: str = "padding") -> int | tuple[int, ...] | str:
+    """Return a padding argument: a size, or "same"/"valid" (ArgKind.PADDING)."""
+    value = args[name]
+    return value if isinstance(value, str) else arg_size(args, name)
+
+
+def arg_shape(args: Mapping[str, ArgValue], name: str) -> tuple[int, ...]:
+    """Return the shape argument `name`, always a tuple (ArgKind.SHAPE)."""
+    value = args[name]
+    assert isinstance(value, tuple), (name, value)
+    return value

@@ -12,6 +12,7 @@ from torch import nn
 
 from inspector.core.worked import Worked
 from inspector.layers import output_size, padding, param_formulas, pool_size, sequence_params
+from inspector.layers.args import arg_flag, arg_int, arg_optional_size, arg_padding, arg_size
 from inspector.layers.receptive_field import ReceptiveFieldRow, WindowSpec, receptive_field
 from inspector.layers.specs import Args
 
@@ -28,20 +29,29 @@ def _spatial_in(shape: tuple[int, ...], ndim: int) -> tuple[int, ...]:
 
 def _conv_output(args: Args, shape: tuple[int, ...], ndim: int) -> tuple[Worked, ...]:
     return output_size.conv_output_shape(
-        _spatial_in(shape, ndim), args["kernel_size"], args["stride"], args["padding"], args["dilation"], ndim=ndim
+        _spatial_in(shape, ndim),
+        arg_size(args, "kernel_size"),
+        arg_size(args, "stride"),
+        arg_padding(args),
+        arg_size(args, "dilation"),
+        ndim=ndim,
     )
 
 
 def _conv_transpose_output(args: Args, shape: tuple[int, ...], ndim: int) -> tuple[Worked, ...]:
     return output_size.conv_transpose_output_shape(
         _spatial_in(shape, ndim),
-        args["kernel_size"],
-        args["stride"],
-        args["padding"],
-        args["output_padding"],
-        args["dilation"],
+        arg_size(args, "kernel_size"),
+        arg_size(args, "stride"),
+        arg_size(args, "padding"),
+        arg_size(args, "output_padding"),
+        arg_size(args, "dilation"),
         ndim=ndim,
     )
+
+
+def _dilation(args: Args) -> int | tuple[int, ...]:
+    return arg_size(args, "dilation") if "dilation" in args else 1  # average pools have none
 
 
 def _pool_output(kind: str) -> OutputFormula:
@@ -49,11 +59,11 @@ def _pool_output(kind: str) -> OutputFormula:
         return pool_size.pool_output_shape(
             kind,
             _spatial_in(shape, ndim),
-            args["kernel_size"],
-            args["stride"],
-            args["padding"],
-            args.get("dilation", 1),
-            args["ceil_mode"],
+            arg_size(args, "kernel_size"),
+            arg_optional_size(args, "stride"),
+            arg_size(args, "padding"),
+            _dilation(args),
+            arg_flag(args, "ceil_mode"),
             ndim=ndim,
         )
 
@@ -62,56 +72,78 @@ def _pool_output(kind: str) -> OutputFormula:
 
 for _cls in (nn.Conv1d, nn.Conv2d, nn.Conv3d):
     OUTPUT_FORMULAS[_cls] = _conv_output
-for _cls in (nn.ConvTranspose1d, nn.ConvTranspose2d):
-    OUTPUT_FORMULAS[_cls] = _conv_transpose_output
+for _transpose in (nn.ConvTranspose1d, nn.ConvTranspose2d):
+    OUTPUT_FORMULAS[_transpose] = _conv_transpose_output
 OUTPUT_FORMULAS[nn.MaxPool1d] = OUTPUT_FORMULAS[nn.MaxPool2d] = _pool_output("max")
 OUTPUT_FORMULAS[nn.AvgPool1d] = OUTPUT_FORMULAS[nn.AvgPool2d] = _pool_output("avg")
 
 
 def _conv_params(ndim: int) -> ParamFormula:
     return lambda a: param_formulas.conv_params(
-        a["in_channels"], a["out_channels"], a["kernel_size"], a["groups"], a["bias"], ndim=ndim
+        arg_int(a, "in_channels"),
+        arg_int(a, "out_channels"),
+        arg_size(a, "kernel_size"),
+        arg_int(a, "groups"),
+        arg_flag(a, "bias"),
+        ndim=ndim,
     )
 
 
 def _conv_transpose_params(ndim: int) -> ParamFormula:
     return lambda a: param_formulas.conv_transpose_params(
-        a["in_channels"], a["out_channels"], a["kernel_size"], a["groups"], a["bias"], ndim=ndim
+        arg_int(a, "in_channels"),
+        arg_int(a, "out_channels"),
+        arg_size(a, "kernel_size"),
+        arg_int(a, "groups"),
+        arg_flag(a, "bias"),
+        ndim=ndim,
     )
 
 
 def _rnn_params(mode: str) -> ParamFormula:
     return lambda a: sequence_params.rnn_params(
-        mode, a["input_size"], a["hidden_size"], a["num_layers"], a["bias"], a["bidirectional"], a.get("proj_size", 0)
+        mode,
+        arg_int(a, "input_size"),
+        arg_int(a, "hidden_size"),
+        arg_int(a, "num_layers"),
+        arg_flag(a, "bias"),
+        arg_flag(a, "bidirectional"),
+        arg_int(a, "proj_size") if "proj_size" in a else 0,
     )
 
 
 PARAM_FORMULAS.update(
     {
-        nn.Linear: lambda a: param_formulas.linear_params(a["in_features"], a["out_features"], a["bias"]),
+        nn.Linear: lambda a: param_formulas.linear_params(
+            arg_int(a, "in_features"), arg_int(a, "out_features"), arg_flag(a, "bias")
+        ),
         nn.Bilinear: lambda a: param_formulas.bilinear_params(
-            a["in1_features"], a["in2_features"], a["out_features"], a["bias"]
+            arg_int(a, "in1_features"), arg_int(a, "in2_features"), arg_int(a, "out_features"), arg_flag(a, "bias")
         ),
         nn.Conv1d: _conv_params(1),
         nn.Conv2d: _conv_params(2),
         nn.Conv3d: _conv_params(3),
         nn.ConvTranspose1d: _conv_transpose_params(1),
         nn.ConvTranspose2d: _conv_transpose_params(2),
-        nn.BatchNorm1d: lambda a: param_formulas.batchnorm_params(a["num_features"], a["affine"]),
-        nn.BatchNorm2d: lambda a: param_formulas.batchnorm_params(a["num_features"], a["affine"]),
+        nn.BatchNorm1d: lambda a: param_formulas.batchnorm_params(arg_int(a, "num_features"), arg_flag(a, "affine")),
+        nn.BatchNorm2d: lambda a: param_formulas.batchnorm_params(arg_int(a, "num_features"), arg_flag(a, "affine")),
         nn.LayerNorm: lambda a: param_formulas.layernorm_params(
-            a["normalized_shape"], a["elementwise_affine"], a["bias"]
+            arg_size(a, "normalized_shape"), arg_flag(a, "elementwise_affine"), arg_flag(a, "bias")
         ),
-        nn.GroupNorm: lambda a: param_formulas.groupnorm_params(a["num_groups"], a["num_channels"], a["affine"]),
-        nn.Embedding: lambda a: param_formulas.embedding_params(a["num_embeddings"], a["embedding_dim"]),
+        nn.GroupNorm: lambda a: param_formulas.groupnorm_params(
+            arg_int(a, "num_groups"), arg_int(a, "num_channels"), arg_flag(a, "affine")
+        ),
+        nn.Embedding: lambda a: param_formulas.embedding_params(
+            arg_int(a, "num_embeddings"), arg_int(a, "embedding_dim")
+        ),
         nn.RNN: _rnn_params("RNN"),
         nn.LSTM: _rnn_params("LSTM"),
         nn.GRU: _rnn_params("GRU"),
         nn.MultiheadAttention: lambda a: sequence_params.multihead_attention_params(
-            a["embed_dim"], a["num_heads"], a["bias"], a["add_bias_kv"]
+            arg_int(a, "embed_dim"), arg_int(a, "num_heads"), arg_flag(a, "bias"), arg_flag(a, "add_bias_kv")
         ),
         nn.TransformerEncoderLayer: lambda a: sequence_params.transformer_encoder_layer_params(
-            a["d_model"], a["nhead"], a["dim_feedforward"], a["bias"]
+            arg_int(a, "d_model"), arg_int(a, "nhead"), arg_int(a, "dim_feedforward"), arg_flag(a, "bias")
         ),
     }
 )
@@ -129,16 +161,22 @@ def parameter_formula(cls: type[nn.Module], args: Args) -> Worked | None:
     return formula(args) if formula else None
 
 
-def padding_suggestions(cls: type[nn.Module], args: Args, shape: tuple[int, ...], ndim: int) -> tuple:
+def padding_suggestions(
+    cls: type[nn.Module], args: Args, shape: tuple[int, ...], ndim: int
+) -> tuple[padding.PaddingSolution, ...]:
     """Return, per spatial dimension, the padding that keeps the size (convolutions only)."""
     if cls not in (nn.Conv1d, nn.Conv2d, nn.Conv3d):
         return ()
     return padding.same_padding_shape(
-        args["kernel_size"], args["stride"], args["dilation"], _spatial_in(shape, ndim), ndim=ndim
+        arg_size(args, "kernel_size"),
+        arg_size(args, "stride"),
+        arg_size(args, "dilation"),
+        _spatial_in(shape, ndim),
+        ndim=ndim,
     )
 
 
-def _per_axis(value: object, ndim: int) -> tuple[int, ...]:
+def _per_axis(value: int | tuple[int, ...], ndim: int) -> tuple[int, ...]:
     return tuple(value) if isinstance(value, tuple) else (value,) * ndim
 
 
@@ -147,18 +185,20 @@ def receptive_fields(cls: type[nn.Module], args: Args, ndim: int) -> tuple[list[
     if cls not in OUTPUT_FORMULAS or cls in (nn.ConvTranspose1d, nn.ConvTranspose2d):
         return ()
     if isinstance(args.get("padding"), str):  # 'same'/'valid': torch's left padding
-        kernels, dilations = _per_axis(args["kernel_size"], ndim), _per_axis(args.get("dilation", 1), ndim)
+        kernels, dilations = _per_axis(arg_size(args, "kernel_size"), ndim), _per_axis(_dilation(args), ndim)
         pads = tuple(
-            0 if args["padding"] == "valid" else d * (k - 1) // 2 for k, d in zip(kernels, dilations, strict=False)
+            0 if arg_padding(args) == "valid" else d * (k - 1) // 2 for k, d in zip(kernels, dilations, strict=False)
         )
     else:
-        pads = _per_axis(args["padding"], ndim)
-    stride = args["stride"] if args["stride"] is not None else args["kernel_size"]
+        pads = _per_axis(arg_size(args, "padding"), ndim)
+    stride = arg_optional_size(args, "stride")
+    if stride is None:  # a pool's default: its window's own size
+        stride = arg_size(args, "kernel_size")
     columns = zip(
-        _per_axis(args["kernel_size"], ndim),
+        _per_axis(arg_size(args, "kernel_size"), ndim),
         _per_axis(stride, ndim),
         pads,
-        _per_axis(args.get("dilation", 1), ndim),
+        _per_axis(_dilation(args), ndim),
         strict=True,
     )
     return tuple(receptive_field([WindowSpec(cls.__name__, k, s, p, d)]) for k, s, p, d in columns)

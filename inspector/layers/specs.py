@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from inspector.core.errors import UnknownNameError
-from inspector.layers.args import MAX_CHANNELS, MAX_KERNEL, ArgKind, ArgSpec, ArgValue
+from inspector.layers.args import MAX_CHANNELS, MAX_KERNEL, ArgKind, ArgSpec, ArgValue, arg_int, arg_shape
 
 Args = dict[str, ArgValue]
 
@@ -83,7 +83,7 @@ def _size(name: str, default: ArgValue, low: int = 1, kind: ArgKind = ArgKind.SI
 
 
 def _channels_in(args: Args) -> int:
-    return int(args["in_channels"])
+    return arg_int(args, "in_channels")
 
 
 def _conv_args(
@@ -171,7 +171,7 @@ def _rnn(cls: type[nn.Module], gates: str) -> LayerSpec:
         Family.RECURRENT,
         tuple(args),
         lambda a: ("N", "L", "H_in") if a["batch_first"] else ("L", "N", "H_in"),
-        lambda a: (1, 5, int(a["input_size"])) if a["batch_first"] else (5, 1, int(a["input_size"])),
+        lambda a: (1, 5, arg_int(a, "input_size")) if a["batch_first"] else (5, 1, arg_int(a, "input_size")),
         f"{gates} per layer and direction, each W_ih·x + b_ih + W_hh·h + b_hh",
     )
 
@@ -190,7 +190,7 @@ _SPECS: tuple[LayerSpec, ...] = (
             _bool("bias", True),
         ),
         _features,
-        lambda a: (1, int(a["in_features"])),
+        lambda a: (1, arg_int(a, "in_features")),
         "y = x·Wᵀ + b, W of shape (out_features, in_features)",
     ),
     LayerSpec(
@@ -198,7 +198,7 @@ _SPECS: tuple[LayerSpec, ...] = (
         Family.LINEAR,
         (_int("in1_features", 20), _int("in2_features", 30), _int("out_features", 40), _bool("bias", True)),
         lambda a: ("N", "in1_features"),
-        lambda a: (1, int(a["in1_features"])),
+        lambda a: (1, arg_int(a, "in1_features")),
         "y = x₁ᵀ·A·x₂ + b, A of shape (out_features, in1_features, in2_features)",
         call_style=CallStyle.PAIR,
     ),
@@ -231,7 +231,7 @@ _SPECS: tuple[LayerSpec, ...] = (
             _bool("track_running_stats", True),
         ),
         lambda a: ("N", "C"),
-        lambda a: (2, int(a["num_features"])),
+        lambda a: (2, arg_int(a, "num_features")),
         "y = (x − E[x]) / √(Var[x] + ε) · γ + β per channel",
     ),
     LayerSpec(
@@ -245,7 +245,7 @@ _SPECS: tuple[LayerSpec, ...] = (
             _bool("track_running_stats", True),
         ),
         lambda a: ("N", "C", "H", "W"),
-        lambda a: (2, int(a["num_features"]), 8, 8),
+        lambda a: (2, arg_int(a, "num_features"), 8, 8),
         "y = (x − E[x]) / √(Var[x] + ε) · γ + β per channel, statistics over (N, H, W)",
     ),
     LayerSpec(
@@ -259,8 +259,8 @@ _SPECS: tuple[LayerSpec, ...] = (
             _bool("elementwise_affine", True),
             _bool("bias", True),
         ),
-        lambda a: ("N", "…", *(f"D{i}" for i in range(len(a["normalized_shape"])))),
-        lambda a: (1, 10, *a["normalized_shape"]),
+        lambda a: ("N", "…", *(f"D{i}" for i in range(len(arg_shape(a, "normalized_shape"))))),
+        lambda a: (1, 10, *arg_shape(a, "normalized_shape")),
         "y = (x − E[x]) / √(Var[x] + ε) · γ + β over the last len(normalized_shape) dimensions",
     ),
     LayerSpec(
@@ -268,7 +268,7 @@ _SPECS: tuple[LayerSpec, ...] = (
         Family.NORM,
         (_int("num_groups", 4), _int("num_channels", 16), _float("eps", 1e-5), _bool("affine", True)),
         lambda a: ("N", "C", "H", "W"),
-        lambda a: (1, int(a["num_channels"]), 8, 8),
+        lambda a: (1, arg_int(a, "num_channels"), 8, 8),
         "normalizes each group of num_channels / num_groups channels",
     ),
     LayerSpec(
@@ -334,7 +334,7 @@ _SPECS: tuple[LayerSpec, ...] = (
             _bool("batch_first", False),
         ),
         lambda a: ("N", "L", "E") if a["batch_first"] else ("L", "N", "E"),
-        lambda a: (1, 10, int(a["embed_dim"])) if a["batch_first"] else (10, 1, int(a["embed_dim"])),
+        lambda a: (1, 10, arg_int(a, "embed_dim")) if a["batch_first"] else (10, 1, arg_int(a, "embed_dim")),
         "softmax(Q·Kᵀ/√d_head)·V per head; Q, K, V and the output are projections of embed_dim",
         call_style=CallStyle.SELF_ATTENTION,
     ),
@@ -353,7 +353,7 @@ _SPECS: tuple[LayerSpec, ...] = (
             _bool("bias", True),
         ),
         lambda a: ("N", "L", "E") if a["batch_first"] else ("L", "N", "E"),
-        lambda a: (1, 10, int(a["d_model"])) if a["batch_first"] else (10, 1, int(a["d_model"])),
+        lambda a: (1, 10, arg_int(a, "d_model")) if a["batch_first"] else (10, 1, arg_int(a, "d_model")),
         "x + SelfAttention(x), then x + FeedForward(x), each followed (or preceded) by LayerNorm",
     ),
 )
