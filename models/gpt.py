@@ -56,14 +56,15 @@ def gpt_config(
 
     `seq_len` sets the context length, i.e. `block_size`.
     """
-    overrides = {
-        "n_layer": n_layer,
-        "n_head": n_head,
-        "n_embd": n_embd,
-        "vocab_size": vocab_size,
-        "block_size": seq_len,
-    }
-    config = replace(PRESETS[GPTPreset(preset)], **{k: v for k, v in overrides.items() if v})
+    base = PRESETS[GPTPreset(preset)]
+    config = replace(
+        base,
+        n_layer=n_layer or base.n_layer,
+        n_head=n_head or base.n_head,
+        n_embd=n_embd or base.n_embd,
+        vocab_size=vocab_size or base.vocab_size,
+        block_size=seq_len or base.block_size,
+    )
     if config.n_embd % config.n_head:
         raise ValueError(f"n_embd ({config.n_embd}) must be divisible by n_head ({config.n_head})")
     return config
@@ -141,7 +142,7 @@ class GPT(nn.Module):
         )
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         # Weight tying: one (vocab, C) matrix both embeds tokens and scores them, counted once.
-        self.transformer.wte.weight = self.lm_head.weight
+        self.transformer["wte"].weight = self.lm_head.weight
         self.apply(self._init_weights)
         # GPT-2 scales the projections into the residual stream so its variance stays put with depth.
         for name, param in self.named_parameters():
@@ -160,12 +161,12 @@ class GPT(nn.Module):
         if seq_len > self.config.block_size:
             raise ValueError(f"sequence of length {seq_len} is longer than block_size {self.config.block_size}")
         pos = torch.arange(seq_len, dtype=torch.long, device=idx.device)  # (T,)
-        tok_emb = self.transformer.wte(idx)  # (B, T, C)
-        pos_emb = self.transformer.wpe(pos)  # (T, C), broadcast over the batch
-        x = self.transformer.drop(tok_emb + pos_emb)  # (B, T, C)
-        for block in self.transformer.h:
+        tok_emb = self.transformer["wte"](idx)  # (B, T, C)
+        pos_emb = self.transformer["wpe"](pos)  # (T, C), broadcast over the batch
+        x = self.transformer["drop"](tok_emb + pos_emb)  # (B, T, C)
+        for block in self.transformer["h"].children():
             x = block(x)  # (B, T, C)
-        x = self.transformer.ln_f(x)  # (B, T, C)
+        x = self.transformer["ln_f"](x)  # (B, T, C)
         return self.lm_head(x)  # (B, T, vocab_size)
 
 

@@ -122,7 +122,7 @@ def _image_entry(
 def _gpt_entry(name: str, title: str, description: str, fixed_preset: GPTPreset | None = None) -> ZooEntry:
     """Return a GPT entry: `preset` is an option unless `fixed_preset` pins it."""
     build: Callable[..., nn.Module] = build_gpt
-    options = GPT_OVERRIDES
+    options: tuple[ModelOption, ...] = GPT_OVERRIDES
     if fixed_preset is None:
         preset_choices = tuple(p.value for p in GPTPreset)
         options = (
@@ -136,7 +136,8 @@ def _gpt_entry(name: str, title: str, description: str, fixed_preset: GPTPreset 
     preset = fixed_preset or GPTPreset.GPT2_124M
 
     def input_size(options: Mapping[str, OptionValue]) -> tuple[int, ...]:
-        config = gpt_config(**{"preset": preset, **options})  # seq_len 0 → preset's block_size
+        sizes = {name: int(value) for name, value in options.items() if name != "preset"}
+        config = gpt_config(str(options.get("preset", preset)), **sizes)  # seq_len 0 → preset's block_size
         return (1, config.block_size)
 
     default_size = (1, PRESETS[preset].block_size)
