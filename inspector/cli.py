@@ -16,7 +16,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from inspector.core.bounds import check_digits, check_length, shorten
+from inspector.core.bounds import check_digits, check_length, shorten, shorten_runs
 from inspector.core.devices import available_devices, cuda_visible_devices
 from inspector.core.errors import InspectorError, InvalidArgumentError
 from inspector.core.formatting import OutputFormat, parse_format, render_report
@@ -236,7 +236,7 @@ def _user_text(error: InspectorError | _UsageError, lang: str) -> str:
 
 
 def _say(line: str) -> None:
-    sys.stderr.write(one_line(line) + "\n")
+    sys.stderr.write(shorten_runs(one_line(line)) + "\n")
 
 
 def one_line(text: str) -> str:

@@ -15,7 +15,7 @@ from inspector.core.errors import InspectorError, InvalidArgumentError
 from inspector.layers.args import ArgKind, ArgSpec, ArgValue, parse_arg
 from inspector.layers.specs import LayerSpec
 from ui.query import url_value
-from ui.state import fixed_tr, plain, tr, tr_or, tr_text
+from ui.state import fixed_tr, plain, setting, tr, tr_or, tr_text
 
 SIZE_KINDS = (ArgKind.SIZE, ArgKind.PADDING, ArgKind.OPTIONAL_SIZE)
 PAD_MODES = ("numbers", "same", "valid")
@@ -49,7 +49,7 @@ def _numbers(arg: ArgSpec, value: object, count: int) -> tuple[int, ...]:
         return (value,) * count
     if isinstance(value, tuple) and len(value) in (1, count):
         return tuple(value) * (count // len(value))
-    raise InvalidArgumentError(tr("query.axes", name=arg.name, count=count, value=plain(value)))
+    raise InvalidArgumentError(tr("query.axes", name=arg.name, count=count, value=value))
 
 
 def _size_fallback(spec: LayerSpec, arg: ArgSpec) -> object:
@@ -93,7 +93,7 @@ def init_args(spec: LayerSpec, axes: Sequence[str], problems: list[str]) -> None
             try:
                 states = widget_state(spec, arg, parse_arg(arg, raw), axes)
             except InspectorError as error:
-                problems.append(tr("query.bad_value", name=arg.name, value=plain(raw), reason=plain(tr_text(error))))
+                problems.append(tr("query.bad_value", setting=setting(arg.name, raw), reason=plain(tr_text(error))))
         for key, state in states.items():
             st.session_state.setdefault(key, state)
 

@@ -7,6 +7,7 @@ from typing import TypeVar
 
 import streamlit as st
 
+from inspector.core.bounds import shorten_runs
 from inspector.core.errors import InspectorError
 from inspector.core.i18n import error_text
 from ui.state import lang, plain, tr
@@ -17,9 +18,9 @@ T = TypeVar("T")
 def show_error(error: InspectorError) -> None:
     """Show an InspectorError (translated where its key has messages): what was wrong and how to fix it."""
     message, hint = error_text(error, lang())
-    text = tr("error.what", message=plain(message))
+    text = tr("error.what", message=plain(shorten_runs(message)))
     if hint:
-        text += "\n\n" + tr("error.fix", hint=plain(hint))
+        text += "\n\n" + tr("error.fix", hint=plain(shorten_runs(hint)))
     st.error(text, icon=":material/error:")
 
 
@@ -30,7 +31,8 @@ def attempt(action: Callable[..., T], *args: object, **kwargs: object) -> T | No
     except InspectorError as error:
         show_error(error)
     except Exception as error:  # torch can raise anything; the page must stay usable all the same
-        st.error(tr("error.unexpected", kind=type(error).__name__, message=plain(error)), icon=":material/error:")
+        message = plain(shorten_runs(error))
+        st.error(tr("error.unexpected", kind=type(error).__name__, message=message), icon=":material/error:")
     return None
 
 

@@ -10,8 +10,14 @@ from collections.abc import Sequence
 
 import streamlit as st
 
+from inspector.core.bounds import MAX_DIGITS, longest_number
 from inspector.core.i18n import DEFAULT_LANG, available_languages, language_for_locale
-from ui.state import DEFAULT_DEVICE, DEFAULT_DTYPE, device, dtype, lang, plain, tr
+from ui.state import DEFAULT_DEVICE, DEFAULT_DTYPE, device, dtype, lang, plain, setting, tr
+
+# A page reads names, numbers and shapes from the link, none near this long. The Model Builder's
+# `spec` token is longer by design, and bounded where it is decoded (inspector.layers.network_spec).
+MAX_URL_VALUE_CHARS = 200
+_BOUNDED_ELSEWHERE = frozenset({"spec"})
 
 
 def url_value(name: str) -> str | None:
@@ -26,7 +32,7 @@ def init_choice(key: str, url_name: str, options: Sequence[str], default: str, p
         return
     raw = url_value(url_name)
     if raw is not None and raw not in options:
-        problems.append(tr("query.bad_choice", name=url_name, value=plain(raw), choices=plain(", ".join(options))))
+        problems.append(tr("query.bad_choice", setting=setting(url_name, raw), choices=plain(", ".join(options))))
         raw = None
     st.session_state[key] = default if raw is None else raw
 
@@ -40,8 +46,34 @@ def browser_language() -> str:
     return language_for_locale(locale)
 
 
+def drop_oversized(problems: list[str]) -> None:
+    """Remove from the link each value no page could use, naming it (shortened) and the allowed range.
+
+    A value longer than MAX_URL_VALUE_CHARS, or with a number past MAX_DIGITS digits (Python's int()
+    refuses 4,300), is hostile or broken whichever page reads it; checking here, once, at the entry,
+    means no page parses it.
+    """
+    for name in list(st.query_params):
+        raw = url_value(name)
+        if raw is None or name in _BOUNDED_ELSEWHERE:
+            continue
+        digits = longest_number(raw)
+        if digits > MAX_DIGITS:
+            problems.append(tr("bounds.url.digits", setting=setting(name, raw), digits=digits, limit=MAX_DIGITS))
+        elif len(raw) > MAX_URL_VALUE_CHARS:
+            length, limit = len(raw), MAX_URL_VALUE_CHARS
+            problems.append(tr("bounds.url.too_long", setting=setting(name, raw), length=length, limit=limit))
+        else:
+            continue
+        del st.query_params[name]
+
+
 def init_lang(problems: list[str]) -> None:
-    """Start the session's language from `?lang=`, else from the browser's language, else English."""
+    """Start the session's language from `?lang=`, else from the browser's language, else English.
+
+    Runs first on every page, so it first drops the link's oversized values (`drop_oversized`).
+    """
+    drop_oversized(problems)
     default = DEFAULT_LANG if "lang" in st.session_state or url_value("lang") is not None else browser_language()
     init_choice("lang", "lang", available_languages(), default, problems)
 

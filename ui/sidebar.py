@@ -8,7 +8,7 @@ from inspector.core.devices import available_devices, cuda_visible_devices
 from inspector.core.dtypes import FLOATING
 from inspector.core.i18n import available_languages, t
 from ui.query import init_choice
-from ui.state import DEFAULT_DEVICE, DEFAULT_DTYPE, plain, tr
+from ui.state import DEFAULT_DEVICE, DEFAULT_DTYPE, code, tr
 
 
 def render_sidebar(problems: list[str]) -> None:
@@ -31,7 +31,7 @@ def render_sidebar(problems: list[str]) -> None:
             tr("sidebar.device"), list(devices), format_func=devices.get, key="device", help=tr("sidebar.device_help")
         )
         visible = cuda_visible_devices()
-        shown = tr("sidebar.cuda_unset") if visible is None else f"`{plain(visible) or '∅'}`"
+        shown = tr("sidebar.cuda_unset") if visible is None else code(visible or "∅")
         st.caption(tr("sidebar.cuda_visible", value=shown))
         st.selectbox(tr("sidebar.dtype"), dtypes, key="dtype", help=tr("sidebar.dtype_help"))
         st.caption(tr("sidebar.about"))

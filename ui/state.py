@@ -7,12 +7,18 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from inspector.core.bounds import shorten
 from inspector.core.errors import InspectorError
 from inspector.core.i18n import DEFAULT_LANG, error_text, has_message, localized, t
 
 DEFAULT_DEVICE = "cpu"
 DEFAULT_DTYPE = "float32"
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_\[\]<>$~|#])")
+# Every ASCII punctuation character: CommonMark lets any of them be backslash-escaped, and escaping all
+# of them leaves nothing to form a link, image, emphasis, heading, list, table, HTML tag, autolink
+# (`http:`, `www.`, `@`), Streamlit directive (`:red[…]`) or `$math$`.
+_MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+_LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")  # a blank line would start a new block (a list, a heading)
+_BACKTICK_RUNS = re.compile(r"`+")
 
 
 def lang() -> str:
@@ -67,5 +73,30 @@ def dtype() -> str:
 
 
 def plain(text: object) -> str:
-    """Return `text` with Markdown's special characters escaped, for labels and messages from torch."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", str(text))
+    """Return `text` to show literally inside Markdown: punctuation escaped, line breaks as spaces.
+
+    For anything a visitor or torch wrote (a URL value, a spec, a layer name, an error message):
+    Streamlit parses Markdown in st.markdown, st.info, st.warning, st.error, st.caption and labels.
+    """
+    # Stripped: spaces or a tab at the start would make an indented code block.
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(text)).strip())
+
+
+def code(text: object) -> str:
+    """Return `text` as a Markdown code span, shown literally whatever it holds.
+
+    Nothing inside a code span is parsed, so no escaping (which would show as backslashes): the fence
+    is one backtick longer than any run of backticks in `text`, padded where `text` starts or ends
+    with one, and line breaks become spaces, as CommonMark's code spans want.
+    """
+    text = _LINE_BREAKS.sub(" ", str(text))
+    if not text:
+        return ""  # an empty span would show its two backticks
+    fence = "`" * (max((len(run) for run in _BACKTICK_RUNS.findall(text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def setting(name: str, value: object) -> str:
+    """Return `name=value` from a link as a code span, the value shortened: how notices echo a URL value."""
+    return code(f"{shorten(name)}={shorten(value)}")

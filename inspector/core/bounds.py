@@ -22,13 +22,24 @@ MAX_JSON_DEPTH = 32
 # How much of a value an error echoes: enough to recognise it, short enough to stay one line.
 PREVIEW_CHARS = 40
 
-_DIGIT_RUN = re.compile(rf"\d{{{MAX_DIGITS + 1},}}")
+# No word, number or identifier in our own messages is this long.
+ECHO_RUN_CHARS = 120
+
+_DIGIT_RUN = re.compile(r"\d+")
+_LONG_RUN = re.compile(rf"\S{{{ECHO_RUN_CHARS + 1},}}")
 
 
 def shorten(text: object, limit: int = PREVIEW_CHARS) -> str:
     """Return `text` as a string of at most `limit` characters, cut with an ellipsis when longer."""
     text = str(text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def shorten_runs(text: object) -> str:
+    """Return `text` with each run of more than ECHO_RUN_CHARS characters without a space shortened:
+    in an error, such a run is a user's value echoed whole (a pasted size, a path, JSON), and the
+    words around it should stay readable."""
+    return _LONG_RUN.sub(lambda run: shorten(run.group(), 2 * PREVIEW_CHARS), str(text))
 
 
 def check_length(text: str, what: str, limit: int = MAX_TEXT_CHARS) -> str:
@@ -40,12 +51,17 @@ def check_length(text: str, what: str, limit: int = MAX_TEXT_CHARS) -> str:
     return text
 
 
+def longest_number(text: str) -> int:
+    """Return how many digits the longest run of digits in `text` has (0 when there is none)."""
+    return max((len(run) for run in _DIGIT_RUN.findall(text)), default=0)
+
+
 def check_digits(text: str, what: str) -> str:
     """Return `text` when no number in it has more than MAX_DIGITS digits, else raise naming `what`."""
-    run = _DIGIT_RUN.search(text)
-    if run is not None:
+    digits = longest_number(text)
+    if digits > MAX_DIGITS:
         raise InvalidArgumentError(
-            "bounds.too_many_digits", what=what, digits=len(run.group()), limit=MAX_DIGITS, value=repr(shorten(text))
+            "bounds.too_many_digits", what=what, digits=digits, limit=MAX_DIGITS, value=repr(shorten(text))
         )
     return text
 

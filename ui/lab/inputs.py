@@ -18,7 +18,7 @@ from inspector.layers.args import ArgValue, normalize_args
 from inspector.layers.specs import LayerSpec
 from ui.arg_widgets import PERSIST
 from ui.query import url_value
-from ui.state import plain, tr, tr_or, tr_text
+from ui.state import plain, setting, tr, tr_or, tr_text
 
 BATCH = "N"
 
@@ -40,13 +40,13 @@ def _from_url(spec: LayerSpec, default: tuple[int, ...], problems: list[str]) ->
     try:
         shape = parse_size(raw)
     except InspectorError as error:
-        problems.append(tr("query.bad_value", name="input", value=plain(raw), reason=plain(tr_text(error))))
+        problems.append(tr("query.bad_value", setting=setting("input", raw), reason=plain(tr_text(error))))
         return default, False
     if len(shape) == len(default):
         return shape, False
     if len(shape) == len(default) - 1:
         return (default[0], *shape), True
-    problems.append(tr("query.bad_rank", value=plain(raw), count=len(default)))
+    problems.append(tr("query.bad_rank", setting=setting("input", raw), count=len(default)))
     return default, False
 
 

@@ -12,7 +12,7 @@ from inspector.lab.windows import axis_windows
 from inspector.layers.specs import LayerSpec
 from ui.errors import attempt
 from ui.query import url_value
-from ui.state import lang, plain, tr
+from ui.state import lang, setting, tr
 
 CHART_KEY = "lab.window_chart"
 PLOTLY_CONFIG = {"displaylogo": False, "modeBarButtonsToRemove": ["select2d", "lasso2d"]}
@@ -33,7 +33,7 @@ def _cell_from_url(count: int, problems: list[str]) -> list[int]:
         cell = []
     if len(cell) != count or min(cell) < 0:
         reason = tr("query.cell_reason", count=count)
-        problems.append(tr("query.bad_value", name="cell", value=plain(raw), reason=reason))
+        problems.append(tr("query.bad_value", setting=setting("cell", raw), reason=reason))
         return [0] * count
     return cell
 

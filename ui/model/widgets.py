@@ -17,7 +17,7 @@ from inspector.model.zoo import zoo_options
 from models import ModelOption, ZooEntry
 from ui.cache import Options, default_input_size
 from ui.query import url_value
-from ui.state import plain, tr, tr_or, tr_text
+from ui.state import plain, setting, tr, tr_or, tr_text
 
 PERSIST = "session"
 DEFAULT_DEPTH = 2
@@ -45,7 +45,7 @@ def init_options(entry: ZooEntry, problems: list[str]) -> None:
             try:
                 value = zoo_options(entry, {option.name: raw})[option.name]
             except InspectorError as error:
-                problems.append(tr("query.bad_value", name=option.name, value=plain(raw), reason=plain(tr_text(error))))
+                problems.append(tr("query.bad_value", setting=setting(option.name, raw), reason=plain(tr_text(error))))
         st.session_state[key] = value
 
 
@@ -72,7 +72,7 @@ def input_widget(entry: ZooEntry, options: Options, problems: list[str]) -> str:
         try:
             st.session_state[key] = "" if raw is None else ",".join(map(str, parse_size(raw)))
         except InspectorError as error:
-            problems.append(tr("query.bad_value", name="input", value=plain(raw), reason=plain(tr_text(error))))
+            problems.append(tr("query.bad_value", setting=setting("input", raw), reason=plain(tr_text(error))))
             st.session_state[key] = ""
     default = format_shape_tree(list(default_input_size(entry.name, options)))
     return st.text_input(
@@ -98,7 +98,7 @@ def depth_slider(report: ModelReport, problems: list[str]) -> int:
             if raw.strip().isdigit():
                 depth = int(raw)
             else:
-                problems.append(tr("query.bad_value", name="depth", value=plain(raw), reason=tr("query.depth_reason")))
+                problems.append(tr("query.bad_value", setting=setting("depth", raw), reason=tr("query.depth_reason")))
         st.session_state["zoo.depth"] = depth
     st.session_state["zoo.depth"] = max(0, min(int(st.session_state["zoo.depth"]), deepest))
     if deepest == 0:
