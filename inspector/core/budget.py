@@ -171,8 +171,9 @@ def queued_notice(callback: Callable[[Refusal], None]) -> Iterator[None]:
 class MemoryBudget:
     """A thread-safe pool of bytes shared by every request of the process on one device.
 
-    The pool is `share` of what the process could use if nothing were reserved: the memory usable
-    now plus what is reserved (reserved work has allocated at most its reservation).
+    The pool is `share` of what the process may use, read whenever nothing is reserved and kept
+    while anything is: a running request's own allocations must not shrink the pool it reserved
+    from, and two requests that arrive together must not both see the memory as free.
     """
 
     def __init__(
@@ -184,6 +185,7 @@ class MemoryBudget:
         self._usable, self._share, self._per_run = usable, share, per_run
         self._lock = threading.Condition()
         self._reserved = 0
+        self._baseline: int | None = None
         self.queued = 0  # requests waiting now, for a status line
 
     @property
@@ -193,9 +195,11 @@ class MemoryBudget:
             return self._reserved
 
     def capacity(self) -> int | None:
-        """Return the bytes all reservations together may hold now (None: unbounded, e.g. meta)."""
-        usable = self._usable()
-        return None if usable is None else int(self._share() * (usable + self._reserved))
+        """Return the bytes all reservations together may hold (None: unbounded, e.g. meta)."""
+        with self._lock:
+            if self._reserved == 0 or self._baseline is None:
+                self._baseline = self._usable()
+            return None if self._baseline is None else int(self._share() * self._baseline)
 
     def largest_run(self) -> int | None:
         """Return the most one run may ever reserve: the whole pool, at most the per-run limit."""

@@ -37,6 +37,7 @@ class Preflight:
     device: str
     resident_bytes: int  # parameters and buffers, in the dtype the run uses
     forward_bytes: int  # peak of live tensors during the forward: inputs, intermediates, output
+    flops: int = 0  # the forward's FLOPs as FlopCounterMode counts them: what the run will take in time
     complete: bool = True  # False when the meta forward failed part way: a lower bound up to that op
 
     @property
@@ -108,8 +109,8 @@ def forward_peak(
     float_dtype: torch.dtype,
     input_dtype: torch.dtype | str | None = None,
     mode: str = "eval",
-) -> tuple[int, bool]:
-    """Return the peak bytes of live tensors in `model`'s forward on `input_size`, and whether it finished.
+) -> tuple[int, int, bool]:
+    """Return the peak bytes of live tensors in `model`'s forward on `input_size`, its FLOPs, and whether it finished.
 
     `model` must be on meta (it is run there). The forward is the app's own (`trace_forward`: hooks,
     FLOP counter, no grad), so it takes the same path as the real run. A forward that fails gives
@@ -122,10 +123,10 @@ def forward_peak(
         model.train(mode == "train")
         with tracker:
             inputs = make_inputs(input_size, None, meta, float_dtype, input_dtype)
-            trace_forward(model, lambda: run_call(model, inputs))
+            trace = trace_forward(model, lambda: run_call(model, inputs))
     except ForwardFailure:
-        return tracker.peak, False
+        return tracker.peak, 0, False
     finally:
         for module, training in modes:
             module.training = training
-    return tracker.peak, True
+    return tracker.peak, trace.total_flops, True

@@ -13,8 +13,9 @@ from inspector.core.bounds import load_json, shorten
 from inspector.core.devices import resolve_device
 from inspector.core.dtypes import resolve_dtype
 from inspector.core.errors import InvalidArgumentError, UnknownNameError
-from inspector.core.memory_guard import check_fits
+from inspector.core.memory_guard import check_fits, reserve
 from inspector.core.messages import msg
+from inspector.core.preflight import Preflight, forward_peak, resident_bytes
 from inspector.core.report import ModelReport
 from inspector.model.inspection import inspect_model
 from models import ZOO, ModelOption, ZooEntry
@@ -91,6 +92,38 @@ def _build_on(
     with torch.device(device):
         model = _call_factory(factory, label)
     return model.to(dtype) if dtype is not None else model
+
+
+def _preflight(
+    factory: Callable[[], nn.Module],
+    label: str,
+    input_size: object,
+    device: torch.device,
+    dtype: torch.dtype | None,
+    input_dtype: torch.dtype | None = None,
+    mode: str = "eval",
+) -> Preflight:
+    """Return the peak memory of building `factory()` on `device` and inspecting it, found by the same run on meta."""
+    with torch.device("meta"):
+        probe = _call_factory(factory, label)
+    resident = resident_bytes(probe, dtype)
+    if dtype is not None:  # built in its own dtype, then cast: both copies exist for a moment
+        resident += resident_bytes(probe)
+        probe = probe.to(dtype)
+    float_dtype = dtype or next((p.dtype for p in probe.parameters() if p.is_floating_point()), torch.float32)
+    peak, flops, complete = forward_peak(probe, input_size, float_dtype, input_dtype, mode)
+    return Preflight(str(device), resident, peak, flops, complete)
+
+
+def zoo_preflight(
+    name: str, options: Mapping[str, object] | None, input_size: tuple[int, ...], device: str, dtype: str | None
+) -> Preflight:
+    """Return the peak memory `inspect_named_model` will need for this zoo model on `device`."""
+    entry = get_zoo_entry(name)
+    values = zoo_options(entry, options)
+    cast = resolve_dtype(dtype) if dtype is not None else None
+    build = lambda: entry.build(**values)  # noqa: E731 - the factory the real build calls
+    return _preflight(build, entry.name, input_size, resolve_device(device), cast, entry.input_dtype)
 
 
 def _call_factory(factory: Callable[[], nn.Module], label: str) -> nn.Module:
@@ -174,12 +207,15 @@ def inspect_named_model(
         if input_size is None:
             raise InvalidArgumentError("errors_a.no_input_size", name=name)
         factory = import_model_class(name)
-        model = _build_on(lambda: factory(**dict(options or {})), target, cast, name)
-        return inspect_model(model, input_size=input_size, device=target, name=name, mode=mode)
-    entry = get_zoo_entry(name)
-    values = zoo_options(entry, options)
-    model = _build_on(lambda: entry.build(**values), target, cast, entry.name)
-    size = input_size if input_size is not None else entry.input_size_for(**values)
-    return inspect_model(
-        model, input_size=size, device=target, input_dtype=entry.input_dtype, name=entry.name, mode=mode
-    )
+        build: Callable[[], nn.Module] = lambda: factory(**dict(options or {}))  # noqa: E731
+        label, size, input_dtype = name, input_size, None
+    else:
+        entry = get_zoo_entry(name)
+        values = zoo_options(entry, options)
+        build = lambda: entry.build(**values)  # noqa: E731
+        label, input_dtype = entry.name, entry.input_dtype
+        size = input_size if input_size is not None else entry.input_size_for(**values)
+    plan = _preflight(build, label, size, target, cast, input_dtype, mode) if target.type != "meta" else 0
+    with reserve(plan, target, label):  # refused before anything real is built
+        model = _build_on(build, target, cast, label)
+        return inspect_model(model, input_size=size, device=target, input_dtype=input_dtype, name=label, mode=mode)
