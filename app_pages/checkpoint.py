@@ -9,7 +9,7 @@ from inspector.checkpoint.match import example_checkpoint, inspect_checkpoint_by
 from models import ZOO
 from ui.checkpoint.views import render_summary, render_tensors, render_tree
 from ui.errors import attempt
-from ui.state import fixed_tr, fixed_tr_or, tr
+from ui.state import fixed_tr, fixed_tr_or, plain, tr
 
 EXAMPLES = ("mlp", "lenet5", "resnet18")
 st.title(tr("checkpoint.title"))
@@ -41,7 +41,7 @@ with right:
     if source is None:
         st.info(tr("checkpoint.empty"), icon=":material/upload_file:")
     else:
-        with st.spinner(tr("checkpoint.spinner", name=source[0])):
+        with st.spinner(tr("checkpoint.spinner", name=plain(source[0]))):  # the name is the visitor's
             result = attempt(inspect_checkpoint_bytes, source[0], source[1], against or None)
         if result is not None:
             render_summary(*result)

@@ -19,7 +19,7 @@ def add_command(commands: argparse._SubParsersAction) -> None:
     """Register the `checkpoint` subcommand."""
     parser = commands.add_parser("checkpoint", help="list a .safetensors/.pt/.pth/.bin file's tensors, safely")
     parser.add_argument("file")
-    parser.add_argument("--against", default=None, help="a zoo model to match the file against")
+    parser.add_argument("--against", default=None, help="a zoo model, hf:NAME or module:Class to match against")
     parser.add_argument("--kwargs", default=None, help="options of the --against model as a JSON object")
     parser.add_argument("--depth", type=int, default=2, help="module-tree depth in the table (default 2)")
     parser.add_argument("--format", default="table", help="table, json or markdown")
@@ -41,6 +41,12 @@ def tree_rows(group: ModuleGroup, depth: int, level: int = 0, lang: str = DEFAUL
     return rows
 
 
+def printable(text: str) -> str:
+    """Return `text` with control characters escaped: a tensor's name comes from the file, and a
+    terminal escape sequence or a line break in it must not reach the terminal as such."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
+
+
 def checkpoint_document(report: CheckpointReport, match: CheckpointMatch | None) -> dict[str, object]:
     """Return the JSON document of the `checkpoint` command (README, "Checkpoints")."""
     data = asdict(report)
@@ -52,10 +58,13 @@ def _table(
     report: CheckpointReport, match: CheckpointMatch | None, depth: int, markdown: bool, lang: str = DEFAULT_LANG
 ) -> str:
     under = t("cli.checkpoint.under", lang, key=repr(report.container_key)) if report.container_key else ""
-    lines = [f"{report.path} ({report.file_format}{under})"]
-    lines += [f"{t.name}  {format_shape_tree(t.shape)}  {t.dtype}  {group_thousands(t.numel)}" for t in report.tensors]
+    lines = [f"{printable(report.path)} ({report.file_format}{under})"]
+    lines += [
+        f"{printable(t.name)}  {format_shape_tree(t.shape)}  {t.dtype}  {group_thousands(t.numel)}"
+        for t in report.tensors
+    ]
     lines.append("")
-    lines += [f"{name}  {numel}  {size}" for name, numel, size in tree_rows(report.tree, depth, lang=lang)]
+    lines += [f"{printable(name)}  {numel}  {size}" for name, numel, size in tree_rows(report.tree, depth, lang=lang)]
     lines.append(
         t(
             "cli.checkpoint.total",
@@ -66,13 +75,19 @@ def _table(
         )
     )
     if match:
-        lines.append(localized(match.verdict, lang))
+        lines.append(printable(localized(match.verdict, lang)))
         lines += [
-            t("cli.checkpoint.mismatch", lang, name=m.name, file=tuple(m.file_shape), model=tuple(m.model_shape))
+            t(
+                "cli.checkpoint.mismatch",
+                lang,
+                name=printable(m.name),
+                file=tuple(m.file_shape),
+                model=tuple(m.model_shape),
+            )
             for m in match.mismatched
         ]
-        lines += [t("cli.checkpoint.missing", lang, name=name) for name in match.missing]
-        lines += [t("cli.checkpoint.unexpected", lang, name=name) for name in match.unexpected]
+        lines += [t("cli.checkpoint.missing", lang, name=printable(name)) for name in match.missing]
+        lines += [t("cli.checkpoint.unexpected", lang, name=printable(name)) for name in match.unexpected]
     return "\n".join(f"- {line}" if markdown and line else line for line in lines)
 
 

@@ -8,6 +8,7 @@ parses and never executes, refusing every global a state dict does not need.
 
 from __future__ import annotations
 
+import _compat_pickle
 import pickletools
 import zipfile
 from pathlib import Path
@@ -44,6 +45,12 @@ _MEMO_PUTS = frozenset({"PUT", "BINPUT", "LONG_BINPUT"})
 _STACK_NEUTRAL = frozenset({"FRAME", "PROTO"})
 
 
+def _python3_name(module: str, name: str = "") -> str:
+    """Return `module.name` as Python 3 spells it: protocol 2 writes `__builtin__` for `builtins`."""
+    module, name = _compat_pickle.NAME_MAPPING.get((module, name), (module, name))
+    return f"{_compat_pickle.IMPORT_MAPPING.get(module, module)}.{name}"
+
+
 class _OpcodeScan:
     """Walks pickles' opcodes, counting them and checking every global against ALLOWED_GLOBALS.
 
@@ -66,15 +73,17 @@ class _OpcodeScan:
                 if self.opcodes > MAX_OPCODES:
                     raise InvalidArgumentError("checkpoint.too_many_opcodes", name=self.name, limit=MAX_OPCODES)
                 self._step(opcode.name, argument)
+        except InvalidArgumentError:
+            raise
         except (ValueError, EOFError, UnicodeDecodeError, OverflowError) as error:
             raise InvalidArgumentError("checkpoint.bad_pickle_stream", name=self.name, reason=str(error)) from None
 
     def _step(self, opcode: str, argument: object) -> None:
         if opcode in ("GLOBAL", "INST"):
-            self._check(str(argument).replace(" ", ".", 1))
+            self._check(_python3_name(*str(argument).split(" ", 1)))
         elif opcode == "STACK_GLOBAL":
             module, name = self.recent
-            self._check(f"{module}.{name}" if module is not None and name is not None else None)
+            self._check(_python3_name(module, name) if module is not None and name is not None else None)
         elif opcode.startswith("EXT"):
             self._check(f"copyreg extension {argument}")
         if opcode in _STRING_PUSHES:

@@ -14,6 +14,7 @@ from inspector.checkpoint.reader import MAX_NAME_CHARS, CheckpointReport, max_ch
 from inspector.core.bounds import shorten
 from inspector.core.errors import InvalidArgumentError
 from inspector.core.messages import NONE, msg
+from inspector.model.sources import resolve_model
 from inspector.model.zoo import build_zoo_model
 
 WRAPPER_PREFIXES = ("module.", "_orig_mod.", "model.")
@@ -115,8 +116,9 @@ def _verdict(
 def match_checkpoint(
     checkpoint: CheckpointReport, model_name: str, options: Mapping[str, object] | None = None
 ) -> CheckpointMatch:
-    """Return whether the checkpoint fits zoo model `model_name` (built on meta: nothing allocated)."""
-    model = build_zoo_model(model_name, options, device="meta")
+    """Return whether the checkpoint fits the model `model_name` names (a zoo model, `hf:` config or user's
+    class, resolved by `inspector.model.sources`), built on meta: nothing allocated."""
+    model = resolve_model(model_name, options, device="meta").module
     return compare_shapes(checkpoint, _model_shapes(model), model_name)
 
 
