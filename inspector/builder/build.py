@@ -20,7 +20,9 @@ from inspector.core.devices import resolve_device
 from inspector.core.dtypes import dtype_name, resolve_dtype
 from inspector.core.errors import InvalidArgumentError
 from inspector.core.inputs import make_inputs
+from inspector.core.memory_guard import reserve
 from inspector.core.messages import msg
+from inspector.core.preflight import Preflight, StoragePeak
 from inspector.doctor.diagnose import Diagnosis, FailureSite, PreviousLayer, diagnose, find_problem
 from inspector.doctor.fixes import EditKind, Fix, apply_fix
 from inspector.lab.inspection import build_layer, constructor_code
@@ -186,9 +188,22 @@ def build_network(
 def propagate(
     spec: NetworkSpec, device: str | torch.device | None = None, dtype: str | torch.dtype | None = None
 ) -> BuildResult:
-    """Return the layer-by-layer propagation of `spec`'s input on `device`, stopping at the first misfit."""
+    """Return the layer-by-layer propagation of `spec`'s input on `device`, stopping at the first misfit.
+
+    On a real device the same propagation runs on meta first: its peak (one layer's weights, its
+    input and output at a time) is reserved from the memory budget, or refused before allocating.
+    """
     target = resolve_device(device)
     cast = resolve_dtype(dtype) if dtype is not None else None
+    if target.type == "meta":
+        return _propagate(spec, target, cast)
+    with StoragePeak() as tracker:
+        _propagate(spec, torch.device("meta"), cast)
+    with reserve(Preflight(str(target), 0, tracker.peak), target, msg("engine.memory.what.network")):
+        return _propagate(spec, target, cast)
+
+
+def _propagate(spec: NetworkSpec, target: torch.device, cast: torch.dtype | None) -> BuildResult:
     float_dtype = cast or torch.get_default_dtype()
     x = make_inputs(spec.input_shape, None, target, float_dtype, spec.input_dtype)
     names = module_names(spec)

@@ -17,7 +17,7 @@ import torch
 
 from inspector.core.devices import cuda_visible_devices, resolve_device
 from inspector.core.errors import ForwardError, InspectorError, InvalidArgumentError
-from inspector.core.memory_guard import check_fits
+from inspector.core.memory_guard import check_fits, reserve
 from inspector.core.messages import msg
 from inspector.planner.choices import MAX_BATCH_SIZE, LossName, OptimizerName, Precision, check_count, parse_choice
 from inspector.planner.estimate import MemoryEstimate, estimate_subject
@@ -176,24 +176,28 @@ def measure_training_step(
     epoch_count = check_count(epochs, msg("engine.errors_b.what.epochs"), MAX_EPOCHS)
     rate = check_learning_rate(lr)
     plan = _plan(model_name, options, input_size, batch, device, (precision, optimizer, loss), rate, *counts)
-    meter = PeakMeter(plan.device)
-    session = Session(plan)
-    failure: Exception | None = None
-    try:
-        meter.start()
-        session.build()
-        misplaced = misplaced_demo(session) if misplace_input else None
-        times, losses, placement, stopped = run_steps(session, progress_callback, should_stop)
-        peak = meter.peak()
-    except InspectorError as error:
-        failure = error
-        traceback.clear_frames(error.__traceback__)
-    except (RuntimeError, ValueError, TypeError, IndexError, AssertionError) as error:
-        message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
-        failure = ForwardError("planner.step_failed", device=plan.device, torch_message=message)
-        traceback.clear_frames(error.__traceback__)  # the frames hold the model and tensors
-    finally:
-        session.release()
+    # The estimate stays reserved in the process budget while the step runs: concurrent steps and
+    # inspections queue instead of overrunning together.
+    what = msg("engine.planner.what.training", model=plan.estimate.model, batch=batch)
+    with reserve(plan.estimate.total, plan.device, what):
+        meter = PeakMeter(plan.device)
+        session = Session(plan)
+        failure: Exception | None = None
+        try:
+            meter.start()
+            session.build()
+            misplaced = misplaced_demo(session) if misplace_input else None
+            times, losses, placement, stopped = run_steps(session, progress_callback, should_stop)
+            peak = meter.peak()
+        except InspectorError as error:
+            failure = error
+            traceback.clear_frames(error.__traceback__)
+        except (RuntimeError, ValueError, TypeError, IndexError, AssertionError) as error:
+            message = str(error).strip().splitlines()[0] if str(error).strip() else repr(error)
+            failure = ForwardError("planner.step_failed", device=plan.device, torch_message=message)
+            traceback.clear_frames(error.__traceback__)  # the frames hold the model and tensors
+        finally:
+            session.release()
     if failure is not None:
         raise failure
     method, approximate = meter.method
