@@ -8,6 +8,7 @@ to the engine as typed, so its parser explains a bad entry on the page.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Final
 
 import streamlit as st
 
@@ -19,7 +20,7 @@ from ui.state import fixed_tr, plain, setting, tr, tr_or, tr_text
 
 SIZE_KINDS = (ArgKind.SIZE, ArgKind.PADDING, ArgKind.OPTIONAL_SIZE)
 PAD_MODES = ("numbers", "same", "valid")
-PERSIST = "session"  # a layer's settings survive visiting another layer or page
+PERSIST: Final = "session"  # a layer's settings survive visiting another layer or page
 
 
 def arg_key(layer: str, name: str) -> str:
@@ -73,6 +74,7 @@ def widget_state(spec: LayerSpec, arg: ArgSpec, value: ArgValue, axes: Sequence[
         states.update({f"{key}.{i}": n for i, n in enumerate(_numbers(arg, numbers, len(axes)))})
         return states
     if arg.kind is ArgKind.SHAPE:
+        assert isinstance(value, tuple), value  # parse_arg makes every shape a tuple
         return {key: ",".join(str(v) for v in value)}
     if arg.kind is ArgKind.OPTIONAL_INT:
         return {key: "" if value is None else str(value)}
@@ -103,12 +105,16 @@ def _size_widget(spec: LayerSpec, arg: ArgSpec, axes: Sequence[str]) -> ArgValue
     numbers_off = False
     if arg.kind is ArgKind.PADDING:
         tr_now = fixed_tr()  # format_func runs again outside the session in AppTest
+
+        def mode_label(mode: str) -> str:
+            return tr_now(f"lab.padding_modes.{mode}")
+
         mode = st.radio(
             tr("lab.padding_mode", name=label),
             PAD_MODES,
             horizontal=True,
             key=f"{key}.mode",
-            format_func=lambda m, tr=tr_now: tr(f"lab.padding_modes.{m}"),
+            format_func=mode_label,
             persist_state=PERSIST,
             help=help_text,
         )
@@ -121,7 +127,7 @@ def _size_widget(spec: LayerSpec, arg: ArgSpec, axes: Sequence[str]) -> ArgValue
             column.number_input(
                 f"{label} ({axis})" if axis else label,
                 min_value=int(arg.minimum or 0),
-                max_value=int(arg.maximum),
+                max_value=None if arg.maximum is None else int(arg.maximum),
                 step=1,
                 key=f"{key}.{index}",
                 disabled=numbers_off,
@@ -139,14 +145,17 @@ def arg_widget(spec: LayerSpec, arg: ArgSpec, axes: Sequence[str]) -> ArgValue:
     if arg.kind in SIZE_KINDS:
         return _size_widget(spec, arg, axes)
     key, label, help_text = arg_key(spec.name, arg.name), label_of(arg), help_of(arg)
-    common = dict(key=key, help=help_text, persist_state=PERSIST)
+    # Any: streamlit's overloads differ per widget; each takes these three keywords.
+    common: dict[str, Any] = dict(key=key, help=help_text, persist_state=PERSIST)
+    low, high = arg.minimum, arg.maximum
     if arg.kind is ArgKind.INT:
-        return st.number_input(label, min_value=int(arg.minimum), max_value=int(arg.maximum), step=1, **common)
+        low_int, high_int = (None if limit is None else int(limit) for limit in (low, high))
+        return st.number_input(label, min_value=low_int, max_value=high_int, step=1, **common)
     if arg.kind is ArgKind.FLOAT:
-        step = arg.default if 0 < float(arg.default) < 0.05 else 0.05  # eps steps by its own size
-        return st.number_input(
-            label, min_value=float(arg.minimum), max_value=float(arg.maximum), step=step, format="%g", **common
-        )
+        default = arg.default
+        assert isinstance(default, float), default  # a float argument's default is a float
+        step = default if 0 < default < 0.05 else 0.05  # eps steps by its own size
+        return st.number_input(label, min_value=low, max_value=high, step=step, format="%g", **common)
     if arg.kind is ArgKind.BOOL:
         return st.checkbox(label, **common)
     if arg.kind is ArgKind.CHOICE:

@@ -44,7 +44,7 @@ try:  # the session's stop/rerun check (Streamlit >= 1.5x); without it a run sto
     from streamlit.runtime.scriptrunner_utils.script_run_context import get_run_yield_check
 except ImportError:  # pragma: no cover - other Streamlit versions
 
-    def get_run_yield_check() -> None:
+    def get_run_yield_check() -> Callable[[], None] | None:
         return None
 
 

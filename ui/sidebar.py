@@ -28,7 +28,11 @@ def render_sidebar(problems: list[str]) -> None:
         )
         st.subheader(tr("sidebar.heading"))
         st.selectbox(
-            tr("sidebar.device"), list(devices), format_func=devices.get, key="device", help=tr("sidebar.device_help")
+            tr("sidebar.device"),
+            list(devices),
+            format_func=lambda device: devices[device],
+            key="device",
+            help=tr("sidebar.device_help"),
         )
         visible = cuda_visible_devices()
         shown = tr("sidebar.cuda_unset") if visible is None else code(visible or "∅")

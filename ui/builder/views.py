@@ -51,13 +51,18 @@ def render_chart(result: BuildResult) -> None:
 def render_code(spec: NetworkSpec, result: BuildResult | None) -> None:
     """Show the network as PyTorch code in the chosen style, with a download."""
     tr_now = fixed_tr()  # format_func runs again outside the session in AppTest
+
+    def style_label(style: CodeStyle) -> str:
+        return tr_now(f"builder.code_styles.{style}")
+
     style = st.radio(
         tr("builder.code_style"),
         list(CodeStyle),
         horizontal=True,
         key="builder.code_style",
-        format_func=lambda s, tr=tr_now: tr(f"builder.code_styles.{s}"),
+        format_func=style_label,
     )
+    assert style is not None  # a radio with options always has one chosen
     try:
         code = generate_code(spec, style, result)
     except InspectorError as error:  # nn.Sequential cannot hold a layer that takes or returns several tensors

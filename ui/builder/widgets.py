@@ -8,6 +8,8 @@ the spec (`ui.builder.state.edit`), so the shapes beside each card always match 
 
 from __future__ import annotations
 
+from typing import Any
+
 import streamlit as st
 
 from inspector.builder.build import BuildResult, LayerStep, StepStatus, fit_new_layer
@@ -109,12 +111,14 @@ def arg_widget(index: int, entry: LayerEntry, arg: ArgSpec) -> None:
     """Show the widget for one argument of layer `index`; a change edits the spec."""
     key = widget_key(index, arg.name)
     st.session_state.setdefault(key, _widget_value(arg, entry.args[arg.name]))
-    common = dict(key=key, help=help_of(arg), on_change=_arg_changed, args=(index, arg.name, key))
+    # Any: streamlit's overloads differ per widget; each takes these keywords.
+    common: dict[str, Any] = dict(key=key, help=help_of(arg), on_change=_arg_changed, args=(index, arg.name, key))
     label = label_of(arg)
     if arg.kind is ArgKind.INT:
-        st.number_input(label, min_value=int(arg.minimum), max_value=int(arg.maximum), step=1, **common)
+        low_int, high_int = (None if limit is None else int(limit) for limit in (arg.minimum, arg.maximum))
+        st.number_input(label, min_value=low_int, max_value=high_int, step=1, **common)
     elif arg.kind is ArgKind.FLOAT:
-        st.number_input(label, min_value=float(arg.minimum), max_value=float(arg.maximum), format="%g", **common)
+        st.number_input(label, min_value=arg.minimum, max_value=arg.maximum, format="%g", **common)
     elif arg.kind is ArgKind.BOOL:
         st.checkbox(label, **common)
     elif arg.kind is ArgKind.CHOICE:
@@ -204,12 +208,16 @@ def render_add(spec: NetworkSpec) -> None:
     with st.container(border=True):
         kind, where, add = st.columns([3, 2, 1], vertical_alignment="bottom")
         tr_now = fixed_tr()  # format_func runs again outside the session in AppTest
+
+        def layer_label(name: str) -> str:
+            return f"{name} ({tr_now('families.' + LAYERS[name].family.value)})"
+
         kind.selectbox(
             tr("builder.add_type"),
             list(LAYERS),
             key="builder.add.type",
             help=tr("builder.add_type_help"),
-            format_func=lambda name, tr=tr_now: f"{name} ({tr('families.' + LAYERS[name].family.value)})",
+            format_func=layer_label,
         )
         position_key = widget_key("add", "position")
         where.number_input(

@@ -9,6 +9,7 @@ import streamlit as st
 from inspector.lab.charts import matmul_figure, output_cell_from_point, sliding_window_figure
 from inspector.lab.inspection import LayerInspection
 from inspector.lab.windows import axis_windows
+from inspector.layers.args import arg_int
 from inspector.layers.specs import LayerSpec
 from ui.errors import attempt
 from ui.query import url_value
@@ -63,7 +64,9 @@ def render_window(
 ) -> list[int] | None:
     """Show the sliding window over the padded input; return the output cell chosen (None: no picture)."""
     ndim = spec.spatial_ndim
-    if ndim not in (1, 2) or not result.receptive_field or not isinstance(result.output_shape, list):
+    if ndim not in (1, 2) or not result.receptive_field:
+        return None
+    if not isinstance(result.input_shape, list) or not isinstance(result.output_shape, list):  # one tensor each
         return None
     in_sizes, out_sizes = list(result.input_shape[-ndim:]), list(result.output_shape[-ndim:])
     _init_cells(out_sizes, problems)
@@ -96,8 +99,8 @@ def render_matmul(result: LayerInspection) -> None:
     st.subheader(tr("lab.matmul_heading"))
     figure = matmul_figure(
         lead,
-        int(result.args["in_features"]),
-        int(result.args["out_features"]),
+        arg_int(result.args, "in_features"),
+        arg_int(result.args, "out_features"),
         bool(result.args["bias"]),
         batch=shape[0] if len(shape) > 1 else 1,
         lang=lang(),

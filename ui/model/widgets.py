@@ -7,6 +7,7 @@ as the CLI's flags do; each widget key is per model, so every model keeps its ow
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, Final
 
 import streamlit as st
 
@@ -19,7 +20,7 @@ from ui.cache import Options, default_input_size
 from ui.query import url_value
 from ui.state import plain, setting, tr, tr_or, tr_text
 
-PERSIST = "session"
+PERSIST: Final = "session"
 DEFAULT_DEPTH = 2
 
 
@@ -28,7 +29,7 @@ def option_key(model: str, name: str) -> str:
     return f"zoo.{model}.{name}"
 
 
-def _text(kind: str, option: ModelOption) -> str | None:
+def _text(kind: str, option: ModelOption) -> str:
     fallback = option.name if kind == "label" else plain(option.help)  # a name is an identifier: nothing to escape
     return tr_or(f"options.{option.name}.{kind}", fallback)
 
@@ -51,7 +52,10 @@ def init_options(entry: ZooEntry, problems: list[str]) -> None:
 
 def option_widget(entry: ZooEntry, option: ModelOption) -> object:
     """Show the widget for one option, by its type, and return its value."""
-    common = dict(key=option_key(entry.name, option.name), help=_text("help", option), persist_state=PERSIST)
+    # Any: streamlit's overloads differ per widget; each takes these three keywords.
+    common: dict[str, Any] = dict(
+        key=option_key(entry.name, option.name), help=_text("help", option), persist_state=PERSIST
+    )
     label = _text("label", option)
     if option.choices:
         return st.selectbox(label, option.choices, **common)
@@ -59,9 +63,8 @@ def option_widget(entry: ZooEntry, option: ModelOption) -> object:
         return st.checkbox(label, **common)
     if isinstance(option.default, int):
         return st.number_input(label, min_value=option.minimum, max_value=option.maximum, step=1, **common)
-    return st.number_input(
-        label, min_value=float(option.minimum), max_value=float(option.maximum), step=0.05, format="%g", **common
-    )
+    low, high = (None if limit is None else float(limit) for limit in (option.minimum, option.maximum))
+    return st.number_input(label, min_value=low, max_value=high, step=0.05, format="%g", **common)
 
 
 def input_widget(entry: ZooEntry, options: Options, problems: list[str]) -> str:
