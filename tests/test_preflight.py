@@ -18,7 +18,8 @@ import torch
 from torch import nn
 
 from inspector.core.errors import InvalidArgumentError
-from inspector.core.preflight import StoragePeak, forward_peak, resident_bytes
+from inspector.core.preflight import StoragePeak, forward_backward_peak, forward_peak, resident_bytes
+from inspector.init.report import init_report
 from inspector.lab.inspection import inspect_layer, preflight_layer
 from inspector.model.zoo import build_zoo_model, inspect_named_model, zoo_preflight
 
@@ -146,3 +147,18 @@ CASES = {
 def test_figure_matches_the_real_peak_on_cpu(case):
     measured, figure = measured_and_figure(CASES[case])
     assert LOW * figure - SLACK <= measured <= HIGH * figure + SLACK, (measured // MiB, figure // MiB)
+
+
+def test_forward_backward_peak_holds_the_gradients():
+    model = nn.Sequential(nn.Linear(1000, 1000), nn.ReLU(), nn.Linear(1000, 10)).to("meta")
+    peak = forward_backward_peak(model, (64, 1000), torch.float32)
+    forward, _flops, _complete = forward_peak(model, (64, 1000), torch.float32)
+    # every parameter gets a gradient of its size: 1,011,010 · 4 = 4,044,040 bytes, beside the activations
+    assert peak >= 4_044_040 + 64 * 10 * 4
+    assert peak > forward
+
+
+def test_init_explorer_refuses_a_hostile_batch_before_building():
+    with pytest.raises(InvalidArgumentError) as caught:
+        init_report("gpt2", batch=1024)
+    assert caught.value.key == "memory.too_big"

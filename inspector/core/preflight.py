@@ -130,3 +130,23 @@ def forward_peak(
         for module, training in modes:
             module.training = training
     return tracker.peak, trace.total_flops, True
+
+
+def forward_backward_peak(model: nn.Module, input_size: tuple[int, ...], input_dtype: torch.dtype) -> int:
+    """Return the peak bytes of live tensors in one forward and backward of `model` (on meta), gradients included.
+
+    The loss is a mean-squared error of the first floating output against a tensor of its shape, as
+    the init explorer measures gradients. A pass that fails gives the peak up to the failing op.
+    """
+    tracker = StoragePeak()
+    try:
+        with tracker, torch.enable_grad():
+            make = torch.empty if input_dtype.is_floating_point else torch.zeros
+            inputs = make(input_size, dtype=input_dtype, device="meta")
+            outputs = [t for t in tree_flatten(model(inputs))[0] if isinstance(t, torch.Tensor)]
+            output = next((t for t in outputs if t.is_floating_point()), None)
+            if output is not None and output.requires_grad:
+                torch.nn.functional.mse_loss(output, torch.empty_like(output)).backward()
+    except (RuntimeError, ValueError, TypeError, IndexError, NotImplementedError):
+        pass
+    return tracker.peak

@@ -7,7 +7,8 @@ checked by the same code as the zoo's (range, type, choices), but they are not r
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,8 @@ import torch
 from torch import nn
 
 from inspector.core.errors import InvalidArgumentError, UnknownNameError
+from inspector.core.memory_guard import reserve
+from inspector.core.preflight import Preflight, forward_backward_peak, resident_bytes
 from inspector.core.shapes import validate_size
 from inspector.model.zoo import build_zoo_model, get_zoo_entry, zoo_options
 from models import ZOO, ModelOption, ZooEntry
@@ -96,10 +99,12 @@ def _batch(input_size: tuple[int, ...], batch: int | None) -> tuple[int, ...]:
     return (batch, *input_size[1:])
 
 
-def _build_deep(entry: ZooEntry, options: Mapping[str, object] | None) -> tuple[nn.Module, tuple[int, ...]]:
+def _build_deep(
+    entry: ZooEntry, options: Mapping[str, object] | None, device: str = "cpu"
+) -> tuple[nn.Module, tuple[int, ...]]:
     values = zoo_options(entry, options)
     try:
-        with torch.device("cpu"):
+        with torch.device(device):
             model = entry.build(**values)
     except ValueError as error:
         raise InvalidArgumentError("errors_b.could_not_build", model=entry.name, error=str(error)) from None
@@ -111,8 +116,12 @@ def prepare_model(
     options: Mapping[str, object] | None,
     input_size: tuple[int, ...] | None,
     batch: int | None,
+    device: str = "cpu",
 ) -> PreparedModel:
-    """Return the model to initialise and its input size (batch applied; DEFAULT_BATCH for a named model)."""
+    """Return the model to initialise and its input size (batch applied; DEFAULT_BATCH for a named model).
+
+    A named model is built on `device`: "meta" gives the pre-flight its copy without allocating.
+    """
     size = validate_size(input_size) if input_size is not None else None
     if isinstance(model_or_name, nn.Module):
         if options:
@@ -122,11 +131,11 @@ def prepare_model(
         return PreparedModel(model_or_name, type(model_or_name).__name__, _batch(size, batch))
     name = str(model_or_name).strip().lower()
     if name in DEEP_MODELS:
-        model, default_size = _build_deep(DEEP_MODELS[name], options)
+        model, default_size = _build_deep(DEEP_MODELS[name], options, device)
         dtype = torch.float32
     elif name in ZOO:
         entry = get_zoo_entry(name)
-        model = build_zoo_model(name, options)
+        model = build_zoo_model(name, options, device)
         default_size, dtype = entry.input_size_for(**zoo_options(entry, options)), entry.input_dtype
     else:
         raise UnknownNameError(
@@ -135,3 +144,24 @@ def prepare_model(
     if size is None:
         size, batch = default_size, DEFAULT_BATCH if batch is None else batch
     return PreparedModel(model, name, _batch(size, batch), dtype)
+
+
+@contextmanager
+def reserved_measurement(
+    model_or_name: nn.Module | str,
+    options: Mapping[str, object] | None,
+    input_size: tuple[int, ...] | None,
+    batch: int | None,
+) -> Iterator[None]:
+    """Hold, in the memory budget, what a named model's measurement needs; refuse it before building.
+
+    The figure is found on meta: the model and its initialised copy, and the peak of one forward
+    and backward (saved activations and gradients). A module the caller built is already in memory.
+    """
+    if isinstance(model_or_name, nn.Module):
+        yield
+        return
+    probe = prepare_model(model_or_name, options, input_size, batch, device="meta")
+    peak = forward_backward_peak(probe.model, probe.input_size, probe.input_dtype)
+    with reserve(Preflight("cpu", 2 * resident_bytes(probe.model), peak), torch.device("cpu"), probe.label):
+        yield

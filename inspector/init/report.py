@@ -19,7 +19,7 @@ from torch.nn import functional
 from inspector.core.errors import ForwardError, InvalidArgumentError, UnknownNameError
 from inspector.core.messages import msg
 from inspector.init.code import init_code
-from inspector.init.models import DEEP_MODELS, prepare_model
+from inspector.init.models import DEEP_MODELS, prepare_model, reserved_measurement
 from inspector.init.schemes import (
     INIT_LAYER_TYPES,
     MAX_SEED,
@@ -281,8 +281,9 @@ def init_report(
     """
     spec = scheme if isinstance(scheme, InitSpec) else make_init_spec(scheme, bias, **arguments)
     seed = check_seed(seed)
-    subject = prepare_model(model_or_name, options, input_size, batch)
-    return measure_init(subject.model, spec, subject.input_size, subject.input_dtype, seed, subject.label, bins)
+    with reserved_measurement(model_or_name, options, input_size, batch):
+        subject = prepare_model(model_or_name, options, input_size, batch)
+        return measure_init(subject.model, spec, subject.input_size, subject.input_dtype, seed, subject.label, bins)
 
 
 @dataclass(frozen=True)
@@ -312,6 +313,13 @@ def compare_with_default(
         )
     spec = make_init_spec(scheme, bias, **arguments)
     seed = check_seed(seed)
+    with reserved_measurement(model_name, options, None, batch):
+        return _compare(model_name, spec, options, seed, batch, bins)
+
+
+def _compare(
+    model_name: str, spec: InitSpec, options: Mapping[str, object] | None, seed: int, batch: int | None, bins: int
+) -> InitComparison:
     subject = prepare_model(model_name, options, None, batch)
     chosen = measure_init(subject.model, spec, subject.input_size, subject.input_dtype, seed, subject.label, bins)
     default_spec = make_init_spec(InitScheme.DEFAULT)
