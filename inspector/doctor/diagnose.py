@@ -119,7 +119,9 @@ def diagnose_failure(module: nn.Module, input_shape: ShapeTree) -> Message | Non
 
 def _class_rule(site: FailureSite) -> Finding | None:
     rule = rule_for(site.module)
-    return rule(site) if rule is not None else None
+    if rule is None or not site.input_shape:  # the rules read dimensions; a 0-dim input has none to read
+        return None
+    return rule(site)
 
 
 def _first_shape(tree: ShapeTree) -> list[int] | None:
