@@ -20,14 +20,16 @@ from inspector.core.bounds import check_digits, check_length, shorten, shorten_r
 from inspector.core.devices import available_devices, cuda_visible_devices
 from inspector.core.errors import InspectorError, InvalidArgumentError
 from inspector.core.formatting import OutputFormat, parse_format, render_report
-from inspector.core.i18n import DEFAULT_LANG, available_languages, error_text, t, t_or
+from inspector.core.i18n import DEFAULT_LANG, available_languages, error_text, localize, t, t_or
 from inspector.core.messages import msg
+from inspector.core.report import ModelReport
 from inspector.core.shapes import parse_sizes
 from inspector.lab.formatting import render_layer
 from inspector.lab.inspection import inspect_layer
 from inspector.layers.args import ArgSpec
 from inspector.layers.specs import LAYERS, get_layer_spec
-from inspector.model.zoo import inspect_named_model, parse_kwargs
+from inspector.model.sources import default_device, inspect_source, model_source
+from inspector.model.zoo import parse_kwargs
 from models import ZOO
 
 USER_ERROR = 2
@@ -64,6 +66,29 @@ def _common(parser: argparse.ArgumentParser, depth: bool = False) -> None:
         parser.add_argument("--depth", type=int, default=None, help="show modules down to this depth")
 
 
+def _model_source_flags(parser: argparse.ArgumentParser) -> None:
+    # No default device: an hf: model over a billion parameters then runs on meta (see sources.default_device).
+    parser.set_defaults(device=None)
+    parser.add_argument("--input-dtype", default=None, help="dtype of the default input, e.g. int64 for token ids")
+    parser.add_argument("--head", default=None, help="hf: models: base, causal-lm, seq2seq, … (default: the config's)")
+    parser.add_argument("--seq-len", type=int, default=None, help="hf: models: tokens per sequence (default 128)")
+    parser.add_argument("--batch-size", type=int, default=1, help="hf: models: sequences or images (default 1)")
+
+
+def _inspect_named(args: argparse.Namespace, sizes: object) -> ModelReport:
+    """Return the report of `model NAME`: the source resolved, hf: settings given as its options."""
+    options = parse_kwargs(args.kwargs)
+    hf_settings = {"head": args.head, "seq_len": args.seq_len}
+    options.update({key: value for key, value in hf_settings.items() if value is not None})
+    source = model_source(
+        args.name, options, input_size=sizes, input_dtype=args.input_dtype, batch_size=args.batch_size
+    )
+    device, notice = default_device(source, args.device)
+    if notice is not None:  # on stderr: the report on stdout stays a clean table or document
+        sys.stderr.write(localize(notice, args.lang) + "\n")
+    return inspect_source(source, device, args.dtype, args.mode)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser (layer arguments are parsed in a second pass, per layer type)."""
     parser = _Parser(prog="python -m inspector", description="What real PyTorch does with a layer or model.")
@@ -78,11 +103,12 @@ def build_parser() -> argparse.ArgumentParser:
     ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument("--format", default="table", help="table or json")
-    model = commands.add_parser("model", help="inspect a zoo model or package.module:Class")
+    model = commands.add_parser("model", help="inspect a zoo model, hf:NAME, package.module:Class or file.py:Class")
     model.add_argument("name")
     model.add_argument("--kwargs", default=None, help="constructor arguments / zoo options as a JSON object")
     model.add_argument("--mode", default="eval", help="eval (default) or train")
     _common(model, depth=True)
+    _model_source_flags(model)
     layer = commands.add_parser("layer", help="build one torch layer: layer Conv2d --in-channels 3 --kernel-size 5,3")
     layer.add_argument("type")
     _common(layer)
@@ -172,9 +198,7 @@ def run(argv: Sequence[str]) -> str:
     if args.command == "model":
         if args.depth is not None and args.depth < 0:
             parser.error("--depth must be 0 or more")
-        report = inspect_named_model(
-            args.name, parse_kwargs(args.kwargs), _sizes(args.input_size), args.device, args.dtype, args.mode
-        )
+        report = _inspect_named(args, _sizes(args.input_size))
         return render_report(report, output_format, args.depth, args.lang)
     result = inspect_layer(args.type, _layer_args(args.type, extra), _sizes(args.input_size), args.device, args.dtype)
     return render_layer(result, output_format, args.lang)

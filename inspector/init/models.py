@@ -19,7 +19,8 @@ from inspector.core.errors import InvalidArgumentError, UnknownNameError
 from inspector.core.memory_guard import reserve
 from inspector.core.preflight import Preflight, forward_backward_peak, resident_bytes
 from inspector.core.shapes import validate_size
-from inspector.model.zoo import build_zoo_model, get_zoo_entry, zoo_options
+from inspector.model.sources import resolve_model
+from inspector.model.zoo import zoo_options
 from models import ZOO, ModelOption, ZooEntry
 from models.deep import ActivationFunction, deep_cnn, deep_mlp
 
@@ -134,9 +135,8 @@ def prepare_model(
         model, default_size = _build_deep(DEEP_MODELS[name], options, device)
         dtype = torch.float32
     elif name in ZOO:
-        entry = get_zoo_entry(name)
-        model = build_zoo_model(name, options, device)
-        default_size, dtype = entry.input_size_for(**zoo_options(entry, options)), entry.input_dtype
+        model, source = resolve_model(name, options, device)  # the one resolver every command shares
+        default_size, dtype = source.input_size, source.input_dtype
     else:
         raise UnknownNameError(
             "errors_b.unknown_init_model", name=repr(model_or_name), choices=", ".join(model_names())

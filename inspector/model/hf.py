@@ -11,7 +11,7 @@ build. Models are built directly on the target device (on `meta` they allocate n
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -175,12 +175,11 @@ def load_source(source: str, head: str | None = None) -> HFSource:
     return HFSource(name, config, chosen)
 
 
-def build_hf_model(source: HFSource, device: str | torch.device | None = "meta", dtype: str | None = None) -> nn.Module:
-    """Return the model of `source` built directly on `device` (on meta: no memory), after a size check."""
+def hf_factory(source: HFSource, device: str | torch.device | None = "meta") -> Callable[[], nn.Module]:
+    """Return a function that builds the model of `source` for running on `device` (in the caller's device)."""
     from transformers import AutoConfig
 
     target = resolve_device(device)
-    cast = resolve_dtype(dtype) if dtype is not None else None
     settings = {key: value for key, value in source.config.items() if key not in {"auto_map", "trust_remote_code"}}
     try:
         config = AutoConfig.for_model(**settings)
@@ -190,7 +189,14 @@ def build_hf_model(source: HFSource, device: str | torch.device | None = "meta",
     # and a meta tensor has none; with a cache they take the shape-only path.
     config.use_cache = target.type == "meta"
     auto = _auto_class(source.head)
-    return _build_on(lambda: auto.from_config(config), target, cast, f"{PREFIX}{source.name}")
+    return lambda: auto.from_config(config)
+
+
+def build_hf_model(source: HFSource, device: str | torch.device | None = "meta", dtype: str | None = None) -> nn.Module:
+    """Return the model of `source` built directly on `device` (on meta: no memory), after a size check."""
+    target = resolve_device(device)
+    cast = resolve_dtype(dtype) if dtype is not None else None
+    return _build_on(hf_factory(source, target), target, cast, f"{PREFIX}{source.name}")
 
 
 def hf_inputs(

@@ -1,8 +1,8 @@
 """What a plan is about: the model, one sample's input shapes, and the loss its output is scored with.
 
-`resolve_subject` builds a zoo model or `module:Class` on meta (a module passed in is used as is);
-`make_targets` and `compute_loss` give the synthetic targets and the loss for the estimate and for
-the measured step alike.
+`resolve_subject` builds a zoo model, `hf:` model, `module:Class` or `file.py:Class` on meta (a module
+passed in is used as is); `make_targets` and `compute_loss` give the synthetic targets and the loss for
+the estimate and for the measured step alike.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from torch.nn import functional as F
 from inspector.core.errors import InvalidArgumentError
 from inspector.core.messages import msg
 from inspector.core.shapes import validate_size
-from inspector.model.zoo import _build_on, get_zoo_entry, import_model_class, zoo_options
+from inspector.model.sources import training_model
 from inspector.planner.choices import LossName
 
 
@@ -41,17 +41,9 @@ def _sample_shapes(input_size: object) -> tuple[tuple[int, ...], ...]:
 def load_model(
     name: str, options: Mapping[str, object] | None, device: torch.device, dtype: torch.dtype | None = None
 ) -> tuple[nn.Module, str, torch.dtype | None, tuple[int, ...] | None]:
-    """Return a zoo model or `module:Class` built on `device`, its label, token dtype and default sample shape."""
-    if not isinstance(name, str):
-        raise InvalidArgumentError("errors_b.model_not_name", type=type(name).__name__)
-    if ":" in name:
-        factory = import_model_class(name)
-        return _build_on(lambda: factory(**dict(options or {})), device, dtype, name), name, None, None
-    entry = get_zoo_entry(name)
-    values = zoo_options(entry, options)
-    model = _build_on(lambda: entry.build(**values), device, dtype, entry.name)
-    token_dtype = None if entry.input_dtype.is_floating_point else entry.input_dtype
-    return model, entry.name, token_dtype, entry.input_size_for(**values)[1:]
+    """Return a zoo model, `hf:` model or user's class built on `device`, its label, token dtype and default
+    sample shape: resolved by `inspector.model.sources`, as every command and page does."""
+    return training_model(name, options, device, dtype)
 
 
 def resolve_subject(model: str | nn.Module, options: Mapping[str, object] | None, input_size: object) -> Subject:
