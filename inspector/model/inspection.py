@@ -41,17 +41,9 @@ def inspect_model(
     app keeps a lock per cached model for that.
     """
     if not isinstance(model, nn.Module):
-        raise InvalidArgumentError(
-            f"expected a torch.nn.Module, got {type(model).__name__}",
-            key="errors_b.not_module",
-            params={"type": type(model).__name__},
-        )
+        raise InvalidArgumentError("errors_b.not_module", type=type(model).__name__)
     if mode not in MODES:
-        raise InvalidArgumentError(
-            f"mode must be one of {', '.join(MODES)}, got {mode!r}",
-            key="errors_b.bad_mode",
-            params={"choices": ", ".join(MODES), "value": repr(mode)},
-        )
+        raise InvalidArgumentError("errors_b.bad_mode", choices=", ".join(MODES), value=repr(mode))
     target = resolve_device(device)
     cast = resolve_dtype(dtype) if dtype is not None else None
     inputs = make_inputs(input_size, input_data, target, cast or _float_dtype(model), input_dtype)
@@ -90,12 +82,7 @@ def _converted_state(model: nn.Module, target: torch.device, cast: torch.dtype |
             for key, tensor in tensors.items()
         }
     except (RuntimeError, MemoryError) as error:
-        raise InvalidArgumentError(
-            f"could not place the model's weights on {target}: {error}",
-            "inspect on 'meta' to avoid allocating",
-            key="errors_b.could_not_place_weights",
-            params={"device": target, "error": str(error)},
-        ) from None
+        raise InvalidArgumentError("errors_b.could_not_place_weights", device=target, error=str(error)) from None
 
 
 def _run(model: nn.Module, inputs: object, state: dict | None, mode: str) -> ForwardTrace:
@@ -123,14 +110,15 @@ def _forward_error(model: nn.Module, failure: ForwardFailure) -> ForwardError:
     shape = format_shape_tree(failure.input_shape)
     hint = diagnose_failure(failure.module, failure.input_shape)  # a Message: translated with its key
     return ForwardError(
-        f"forward failed in {where} ({kind}) on input {shape}: {torch_message}",
-        hint,
+        "forward_failed",
         module_name=failure.module_name,
         module_type=kind,
         input_shape=failure.input_shape,
         torch_message=torch_message,
-        key="forward_failed",
-        params={"where": where, "kind": kind, "shape": shape, "torch_message": torch_message, "diagnosis": hint},
+        where=where,
+        kind=kind,
+        shape=shape,
+        diagnosis=hint,
     )
 
 
