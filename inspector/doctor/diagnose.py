@@ -140,7 +140,7 @@ def _wrong_dtype(site: FailureSite) -> Finding | None:
     kind = type(site.module).__name__
     shape = format_shape_tree(list(site.input_shape))
     reason = msg("doctor.integers", kind=kind, shape=shape, dtype=str(site.input_dtype))
-    fixes = ()
+    fixes: tuple[Fix, ...] = ()
     network_dtype = site.network_input_dtype
     if network_dtype is not None and not resolve_dtype(network_dtype, floating_only=False).is_floating_point:
         fixes = (

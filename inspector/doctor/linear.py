@@ -21,6 +21,7 @@ from inspector.doctor.wording import dims_text, product_text, set_text, shape_te
 @diagnoses(nn.Linear)
 def _linear(site: FailureSite) -> Finding | None:
     module, shape, index = site.module, site.input_shape, site.index
+    assert isinstance(module, nn.Linear)  # the class it is registered for
     last, wanted = shape[-1], module.in_features
     if last == wanted:
         return None
@@ -31,7 +32,7 @@ def _linear(site: FailureSite) -> Finding | None:
     flatten = feeding(site, nn.Flatten, FEATURE_PASS)
     flat_dims = flatten.input_shape[1:] if flatten and len(flatten.input_shape) > 2 else None
     made = NONE
-    if flat_dims:
+    if flatten and flat_dims:
         made = msg(
             "doctor.linear.flatten_makes", input=shape_text(flatten.input_shape), product=product_text(flat_dims)
         )
@@ -54,6 +55,7 @@ def _linear(site: FailureSite) -> Finding | None:
 
 def _missing_flatten(site: FailureSite, weight: Message, takes: str) -> Finding:
     module, shape, index = site.module, site.input_shape, site.index
+    assert isinstance(module, nn.Linear)
     flat = math.prod(shape[1:])
     also = NONE
     if flat != module.in_features:
@@ -120,6 +122,7 @@ def _bilinear(site: FailureSite) -> Finding | None:
 @diagnoses(nn.Flatten)
 def _flatten(site: FailureSite) -> Finding | None:
     module, shape = site.module, site.input_shape
+    assert isinstance(module, nn.Flatten)  # the class it is registered for
     rank = len(shape)
     if -rank <= module.start_dim < rank and -rank <= module.end_dim < rank:
         return None

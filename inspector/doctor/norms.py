@@ -27,22 +27,23 @@ _NORM_FOR_RANK: dict[int, type[nn.Module]] = {2: nn.BatchNorm1d, 3: nn.BatchNorm
 @diagnoses(nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)
 def _batchnorm(site: FailureSite) -> Finding | None:
     module, shape, index = site.module, site.input_shape, site.index
+    assert isinstance(module, nn.modules.batchnorm._BatchNorm)  # the class it is registered for
     kind, wanted = type(module).__name__, module.num_features
     layouts = [layout.format(C=wanted) for layout in _NORM_LAYOUTS[type(module)].values()]
     takes = either(*layouts) if len(layouts) == 2 else layouts[0]
     if len(shape) not in _NORM_LAYOUTS[type(module)]:
         replacement = _NORM_FOR_RANK.get(len(shape))
-        fixes = ()
+        replace: tuple[Fix, ...] = ()
         if replacement is not None:
             name = BY_CLASS[replacement].name
-            fixes = (
+            replace = (
                 Fix(
                     msg("doctor.fix.replace_norm", layer=name, channels=shape[1], rank=len(shape)),
                     (remove_layer(index), insert_layer(index, name, num_features=shape[1])),
                     f"nn.{name}({shape[1]})",
                 ),
             )
-        return Finding(wrong_rank(kind, takes, shape), takes, fixes)
+        return Finding(wrong_rank(kind, takes, shape), takes, replace)
     if shape[1] == wanted:
         return None
     fixes = [
@@ -63,6 +64,7 @@ def _batchnorm(site: FailureSite) -> Finding | None:
 @diagnoses(nn.GroupNorm)
 def _groupnorm(site: FailureSite) -> Finding | None:
     module, shape, index = site.module, site.input_shape, site.index
+    assert isinstance(module, nn.GroupNorm)  # the class it is registered for
     wanted = module.num_channels
     takes = f"(N, {wanted}, *)"
     if len(shape) < 2 or shape[1] == wanted:
@@ -80,6 +82,7 @@ def _groupnorm(site: FailureSite) -> Finding | None:
 @diagnoses(nn.LayerNorm)
 def _layernorm(site: FailureSite) -> Finding | None:
     module, shape = site.module, site.input_shape
+    assert isinstance(module, nn.LayerNorm)  # the class it is registered for
     wanted = tuple(module.normalized_shape)
     trailing = tuple(shape[-len(wanted) :])
     takes = f"(*, {', '.join(str(d) for d in wanted)})"

@@ -41,6 +41,7 @@ def _embedding(site: FailureSite) -> Finding | None:
 @diagnoses(nn.RNN, nn.LSTM, nn.GRU)
 def _recurrent(site: FailureSite) -> Finding | None:
     module, shape, index = site.module, site.input_shape, site.index
+    assert isinstance(module, nn.RNNBase)  # the class it is registered for
     kind, wanted = type(module).__name__, module.input_size
     layout = "(N, L, H_in)" if module.batch_first else "(L, N, H_in)"
     batched = layout.replace("H_in", str(wanted))
@@ -86,10 +87,14 @@ def _attention(site: FailureSite, width_arg: str, heads_arg: str, width: int, he
 
 @diagnoses(nn.MultiheadAttention)
 def _multihead(site: FailureSite) -> Finding | None:
-    return _attention(site, "embed_dim", "num_heads", site.module.embed_dim, site.module.num_heads)
+    module = site.module
+    assert isinstance(module, nn.MultiheadAttention)  # the class it is registered for
+    return _attention(site, "embed_dim", "num_heads", module.embed_dim, module.num_heads)
 
 
 @diagnoses(nn.TransformerEncoderLayer)
 def _encoder(site: FailureSite) -> Finding | None:
-    attention = site.module.self_attn
+    module = site.module
+    assert isinstance(module, nn.TransformerEncoderLayer)  # the class it is registered for
+    attention = module.self_attn
     return _attention(site, "d_model", "nhead", attention.embed_dim, attention.num_heads)

@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from torch import nn
 
 from inspector.core.messages import msg
-from inspector.doctor.fixes import Fix, set_args
+from inspector.doctor.fixes import Edit, Fix, set_args
 from inspector.doctor.registry import FailureSite, PreviousLayer
+from inspector.layers.args import arg_int
 from inspector.layers.specs import BY_CLASS, Family
 
 # Which argument of an earlier layer sets the last dimension (features) or dimension 1 (channels)
@@ -52,11 +53,11 @@ def source_fix(
     Walks back through layers that pass the size on (activations, and pooling for channels);
     batch and group norms on the way are changed too, so the whole path agrees.
     """
-    follower_edits = []
+    follower_edits: list[Edit] = []
     for previous in reversed(site.previous):
         cls = previous.layer_class
         if cls in sources:
-            arg, groups = sources[cls], int(previous.args.get("groups", 1) or 1)
+            arg, groups = sources[cls], arg_int(previous.args, "groups") if "groups" in previous.args else 1
             if wanted % groups:
                 return None
             name = BY_CLASS[cls].name
@@ -65,7 +66,7 @@ def source_fix(
                 (set_args(previous.index, **{arg: wanted}), *follower_edits),
             )
         if cls in _FOLLOWERS:
-            if cls is nn.GroupNorm and wanted % int(previous.args["num_groups"]):
+            if cls is nn.GroupNorm and wanted % arg_int(previous.args, "num_groups"):
                 return None
             follower_edits.append(set_args(previous.index, **{_FOLLOWERS[cls]: wanted}))
             continue

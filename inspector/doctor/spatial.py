@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from torch import nn
+from torch.nn.modules.conv import _ConvNd
 
 from inspector.core.messages import NONE, msg
 from inspector.doctor.fixes import Fix, remove_layer, set_args, set_input
@@ -24,7 +25,7 @@ _CONVOLUTIONS = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTra
 _POOLS = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d)
 
 
-def _per_axis(value: object, ndim: int) -> tuple[int, ...]:
+def _per_axis(value: int | tuple[int, ...] | list[int], ndim: int) -> tuple[int, ...]:
     return tuple(value) if isinstance(value, (tuple, list)) else (int(value),) * ndim
 
 
@@ -69,12 +70,14 @@ def _missing_dims(site: FailureSite, ndim: int) -> Finding | None:
 
 @diagnoses(*_CONVOLUTIONS)
 def _convolution(site: FailureSite) -> Finding | None:
+    assert isinstance(site.module, _ConvNd)  # the classes it is registered for
     ndim = len(site.module.kernel_size)
     return _missing_dims(site, ndim) or _channels(site, ndim) or _kernel_too_large(site, ndim)
 
 
 def _channels(site: FailureSite, ndim: int) -> Finding | None:
     module, shape, index = site.module, site.input_shape, site.index
+    assert isinstance(module, _ConvNd)
     kind, wanted, channels = type(module).__name__, module.in_channels, site.input_shape[-ndim - 1]
     if channels == wanted:
         return None
@@ -105,6 +108,7 @@ def _channels(site: FailureSite, ndim: int) -> Finding | None:
 def _kernel_too_large(site: FailureSite, ndim: int) -> Finding | None:
     """Return the padding and kernel fixes when the (dilated) kernel is larger than the padded input."""
     module, shape = site.module, site.input_shape
+    assert isinstance(module, _ConvNd)
     if getattr(module, "transposed", False) or isinstance(module.padding, str):  # 'same' and 'valid' never fail so
         return None
     spatial = shape[-ndim:]
@@ -150,7 +154,14 @@ def _padding_for_axis(h: int, k: int, s: int, p: int, d: int) -> tuple[int, str]
     return smallest, f"p = ⌈(d·(k − 1) + 1 − H_in)/2⌉ = ⌈({d}·({k} − 1) + 1 − {h})/2⌉ = {smallest}"
 
 
-def _padding_fix(site: FailureSite, ndim: int, kernel, stride, padding, dilation) -> Fix | None:
+def _padding_fix(
+    site: FailureSite,
+    ndim: int,
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...],
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+) -> Fix | None:
     spatial = site.input_shape[-ndim:]
     solved = [
         _padding_for_axis(h, k, s, p, d)
@@ -177,7 +188,9 @@ def _padding_fix(site: FailureSite, ndim: int, kernel, stride, padding, dilation
     )
 
 
-def _kernel_fix(site: FailureSite, kernel, padding, dilation) -> Fix | None:
+def _kernel_fix(
+    site: FailureSite, kernel: tuple[int, ...], padding: tuple[int, ...], dilation: tuple[int, ...]
+) -> Fix | None:
     spatial = site.input_shape[-len(kernel) :]
     # The largest k with d·(k − 1) + 1 ≤ H_in + 2·p, i.e. k ≤ (H_in + 2·p − 1)/d + 1.
     new = tuple(min(k, (h + 2 * p - 1) // d + 1) for h, k, p, d in zip(spatial, kernel, padding, dilation, strict=True))
@@ -192,6 +205,7 @@ def _kernel_fix(site: FailureSite, kernel, padding, dilation) -> Fix | None:
 @diagnoses(*_POOLS)
 def _pool(site: FailureSite) -> Finding | None:
     module, shape = site.module, site.input_shape
+    assert isinstance(module, _POOLS)  # the classes it is registered for
     ndim = 2 if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) else 1
     missing = _missing_dims(site, ndim)
     if missing is not None:
