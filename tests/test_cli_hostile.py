@@ -153,3 +153,18 @@ def test_no_traceback_from_a_real_process(tmp_path):
         )
         assert result.returncode == USER_ERROR, result.stderr
         assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_spec_file_with_a_number_of_5000_digits(capsys, tmp_path):
+    spec = tmp_path / "big.json"
+    spec.write_text('{"version": 1, "input_shape": [1, ' + DIGITS + '], "layers": []}')
+    status, err = run_cli(capsys, "build", str(spec))
+    assert_one_line(status, err, "the spec has a number of 5,000 digits", f"up to {MAX_DIGITS} digits")
+
+
+def test_a_size_of_5000_digits_from_python_is_refused_before_int():
+    from inspector.core.errors import InvalidArgumentError
+    from inspector.core.shapes import parse_size
+
+    with pytest.raises(InvalidArgumentError, match=f"input size has a number of 5,000 digits.*up to {MAX_DIGITS}"):
+        parse_size("1," + DIGITS)

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 
 import torch
 
+from inspector.core.bounds import check_digits, shorten
 from inspector.core.errors import InvalidArgumentError
 from inspector.core.messages import Message, msg
 
@@ -27,7 +28,8 @@ def parse_size(text: str) -> tuple[int, ...]:
     if not tokens:
         raise InvalidArgumentError("empty_size", text=repr(text))
     if not all(re.fullmatch(r"\d+(x\d+)*", token) for token in tokens):
-        raise InvalidArgumentError("malformed_size", text=repr(text))
+        raise InvalidArgumentError("malformed_size", text=repr(shorten(text)))
+    check_digits(text, msg("engine.errors_b.what.input_size"))  # int() of thousands of digits is slow, then refused
     dims = tuple(int(part) for token in tokens for part in token.split("x"))
     return validate_size(dims)
 
@@ -39,7 +41,7 @@ def parse_sizes(text: str) -> list[tuple[int, ...]]:
     return [parse_size(part) for part in text.split(";")]
 
 
-def validate_size(dims: Sequence[int], what: str = "input size") -> tuple[int, ...]:
+def validate_size(dims: object, what: str = "input size") -> tuple[int, ...]:  # object: it checks what arrives
     """Return `dims` as a tuple after checking 1–8 positive whole dimensions.
 
     `what` names the value in errors: a `Message`, or the English name of one of the

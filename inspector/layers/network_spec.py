@@ -17,8 +17,10 @@ import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
+from inspector.core.bounds import MAX_JSON_DEPTH, check_digits, json_depth
 from inspector.core.dtypes import DType, dtype_name, resolve_dtype
 from inspector.core.errors import InspectorError, InvalidArgumentError
+from inspector.core.messages import msg
 from inspector.core.shapes import validate_size
 from inspector.layers.args import ArgValue, normalize_args
 from inspector.layers.specs import LayerSpec, get_layer_spec
@@ -85,13 +87,21 @@ class NetworkSpec:
         if len(text) > MAX_SPEC_BYTES:
             raise InvalidArgumentError("errors_a.spec_too_large", size=f"{len(text):,}", limit=f"{MAX_SPEC_BYTES:,}")
         try:
-            data = json.loads(text)
+            decoded = text.decode() if isinstance(text, bytes) else text
+        except UnicodeDecodeError as error:
+            raise InvalidArgumentError("errors_a.spec_not_utf8", reason=error.reason) from None
+        what = msg("engine.errors_b.what.spec")
+        depth = json_depth(decoded)  # json.loads recurses per level: refuse a deep one before it does
+        if depth > MAX_JSON_DEPTH:
+            raise InvalidArgumentError(
+                "bounds.json_too_deep", what=what, depth=depth, limit=MAX_JSON_DEPTH, no_hint=True
+            )
+        try:
+            data = json.loads(decoded, parse_int=lambda digits: int(check_digits(digits, what)))
         except json.JSONDecodeError as error:
             raise InvalidArgumentError(
                 "errors_a.spec_bad_json", line=error.lineno, column=error.colno, reason=error.msg
             ) from None
-        except UnicodeDecodeError as error:
-            raise InvalidArgumentError("errors_a.spec_not_utf8", reason=error.reason) from None
         return cls.from_dict(data)
 
     def to_dict(self) -> dict[str, object]:
@@ -221,10 +231,10 @@ def from_url_token(token: str) -> NetworkSpec:
         packed = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
         inflater = zlib.decompressobj()
         text = inflater.decompress(packed, MAX_SPEC_BYTES + 1)  # bounded: a tiny token cannot inflate to gigabytes
-    except (binascii.Error, ValueError, zlib.error):
-        text, inflater = None, None
-    if inflater is not None and (len(text) > MAX_SPEC_BYTES or inflater.unconsumed_tail):
+    except (binascii.Error, ValueError, zlib.error):  # not base64url, or not zlib
+        raise InvalidArgumentError("errors_a.url_bad_token") from None
+    if len(text) > MAX_SPEC_BYTES or inflater.unconsumed_tail:
         raise InvalidArgumentError("errors_a.url_inflates", limit=f"{MAX_SPEC_BYTES:,}")
-    if inflater is None or not inflater.eof:  # not base64url, not zlib, or cut short
+    if not inflater.eof:  # cut short
         raise InvalidArgumentError("errors_a.url_bad_token")
     return NetworkSpec.from_json(text)
