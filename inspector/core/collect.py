@@ -159,8 +159,8 @@ class _ModuleState:
     module: nn.Module
     attributes: dict[str, object]
     contents: dict[str, list | dict]
-    parameters: dict[str, object]
-    buffers: dict[str, object]
+    parameters: dict[str, nn.Parameter | None]
+    buffers: dict[str, torch.Tensor | None]
 
     @classmethod
     def of(cls, module: nn.Module) -> _ModuleState:
@@ -183,9 +183,10 @@ class _ModuleState:
             else:
                 found[name].clear()
                 found[name].update(saved)
-        for slots, saved in ((self.module._parameters, self.parameters), (self.module._buffers, self.buffers)):
-            slots.clear()
-            slots.update(saved)
+        self.module._parameters.clear()
+        self.module._parameters.update(self.parameters)
+        self.module._buffers.clear()
+        self.module._buffers.update(self.buffers)
 
 
 def _put_back(tensor: torch.Tensor, copy: torch.Tensor) -> None:

@@ -42,7 +42,7 @@ _ALIASES = {
 FLOATING = (DType.FLOAT32, DType.FLOAT64, DType.FLOAT16, DType.BFLOAT16)
 
 
-def resolve_dtype(value: str | torch.dtype, *, floating_only: bool = True) -> torch.dtype:
+def resolve_dtype(value: object, *, floating_only: bool = True) -> torch.dtype:  # object: it checks what arrives
     """Return the torch dtype for a name such as 'float32', 'bf16' or a torch.dtype."""
     allowed = FLOATING if floating_only else tuple(DType)
     if isinstance(value, torch.dtype):

@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import unicodedata
+from collections.abc import Callable
 from enum import StrEnum
 
 from inspector.core.errors import UnknownNameError
@@ -166,7 +167,7 @@ def to_json(report: ModelReport, depth: int | None = None) -> str:
     return json.dumps(report.to_dict(depth), indent=2, ensure_ascii=False)
 
 
-RENDERERS = {
+RENDERERS: dict[OutputFormat, Callable[..., str]] = {  # the readable ones also take the language
     OutputFormat.TABLE: to_table,
     OutputFormat.JSON: to_json,
     OutputFormat.CSV: to_csv,

@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, SupportsFloat, SupportsIndex
 
 from inspector.core.errors import InvalidArgumentError
 
@@ -72,8 +73,10 @@ def _parse_int(spec: ArgSpec, raw: object) -> int:
 def _check_range(spec: ArgSpec, value: float) -> None:
     low, high = spec.minimum, spec.maximum
     if (low is not None and value < low) or (high is not None and value > high):
-        key, params = ("out_of_range", {"high": _number(high)}) if high is not None else ("too_small", {})
-        raise InvalidArgumentError(key, name=spec.name, low=_number(low), value=_number(value), **params)
+        params: dict[str, Any] = {"high": _number(high)} if high is not None else {}
+        key = "out_of_range" if high is not None else "too_small"
+        shown_low = None if low is None else _number(low)
+        raise InvalidArgumentError(key, name=spec.name, low=shown_low, value=_number(value), **params)
 
 
 def _number(value: float) -> str:
@@ -95,6 +98,8 @@ def _parse_ints(spec: ArgSpec, raw: object) -> int | tuple[int, ...]:
 
 def _parse_float(spec: ArgSpec, raw: object) -> float:
     if isinstance(raw, bool):
+        raise _bad_value(spec, raw, "not_number")
+    if not isinstance(raw, str | SupportsFloat | SupportsIndex):  # float() would raise TypeError
         raise _bad_value(spec, raw, "not_number")
     try:
         value = float(raw.strip() if isinstance(raw, str) else raw)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from numbers import Integral
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from inspector.core.errors import InvalidArgumentError
 from inspector.core.messages import msg
@@ -32,17 +32,18 @@ def group_digits(number: int) -> str:
 def check_int(name: str, value: object, minimum: int, maximum: int = MAX_SIZE) -> int:
     """Return `value` as an int, after checking it is a whole number (not a bool) in [minimum, maximum]."""
     if isinstance(value, bool) or not isinstance(value, Integral):
-        whole = isinstance(value, float) and math.isfinite(value) and value.is_integer()
+        whole = int(value) if isinstance(value, float) and math.isfinite(value) and value.is_integer() else None
         # a whole float gets the exact fix (`use stride=2`), anything else the range
-        fix = {"hint_key": "layers.not_int_whole", "whole": int(value)} if whole else {}
+        fix: dict[str, Any] = {"hint_key": "layers.not_int_whole", "whole": whole} if whole is not None else {}
         raise InvalidArgumentError(
             "not_int", name=name, value=repr(value), type=type(value).__name__, minimum=minimum, **fix
         )
-    if value < minimum:
+    number = int(value)  # any Integral (a numpy integer too) as a plain int
+    if number < minimum:
         raise InvalidArgumentError("below_minimum", name=name, value=value, minimum=minimum)
-    if value > maximum:
+    if number > maximum:
         raise InvalidArgumentError("above_maximum", name=name, value=value, maximum=maximum)
-    return int(value)
+    return number
 
 
 def check_bool(name: str, value: object) -> bool:

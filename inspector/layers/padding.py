@@ -186,7 +186,9 @@ def _sizes(name: str, sizes: object, ndim: int) -> tuple[int, ...]:
     return tuple(check_int(f"{name}[{i}]", v, 1) for i, v in enumerate(sizes))
 
 
-def _each_axis(solve: Callable[..., PaddingSolution], columns: list[Sequence[object]]) -> tuple[PaddingSolution, ...]:
+def _each_axis(
+    solve: Callable[..., PaddingSolution], columns: Sequence[Sequence[object]]
+) -> tuple[PaddingSolution, ...]:
     """Return `solve` per axis, with the axis letter in front of each reason."""
     return tuple(
         replace(

@@ -127,6 +127,6 @@ def _ceil_mode_size(h: int, k: int, s: int, p: int, d: int, numerator: str) -> t
 def _pool_kind(kind: object) -> PoolKind:
     """Return `kind` as a PoolKind, or raises naming the two kinds."""
     try:
-        return PoolKind(kind)
+        return PoolKind(str(kind))
     except ValueError:
         raise InvalidArgumentError("errors_b.bad_pool_kind", value=repr(kind)) from None

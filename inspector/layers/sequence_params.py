@@ -174,7 +174,7 @@ def _recurrent_layer(gates: int, hidden: int, inputs: int, projection: int, bias
 def _recurrent_kind(mode: object) -> RecurrentKind:
     """Return `mode` as a RecurrentKind, or raises naming the three."""
     try:
-        return RecurrentKind(mode)
+        return RecurrentKind(str(mode))
     except ValueError:
         raise InvalidArgumentError("errors_b.bad_rnn_mode", value=repr(mode)) from None
 
