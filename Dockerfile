@@ -12,6 +12,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
+# Graphviz's dot lays out the model graph for its SVG download (the page draws DOT in the browser).
+# Debian's stable package, updated with the base image; hadolint wants apt versions pinned.
+# hadolint ignore=DL3008
+RUN apt-get update && apt-get install -y --no-install-recommends graphviz && rm -rf /var/lib/apt/lists/*
+
 # torch first, from the CPU (or CUDA) index alone, so requirements.txt's pin finds it installed.
 COPY requirements.txt .
 # torch is pinned; hadolint reads the optional --index-url expansion as an unpinned package.
