@@ -13,6 +13,9 @@ Limits, when a call does not give them (a value that is not a positive number is
   INSPECTOR_SANDBOX_MEMORY_MB   address space the child may add to what its imports took (default 1024)
   INSPECTOR_SANDBOX_DEADLINE_S  wall-clock seconds, the child's start-up included (default 60)
 
+The child never re-runs the parent's main script: multiprocessing would, and under Streamlit that is
+the app itself (Streamlit installs the page as `__main__`). So `fn` must live in an importable module.
+
 The answer comes back pickled from our own child, which is trusted: what `fn` returns is ours. An
 exception `fn` raises comes back as the same type with the same attributes (an InspectorError keeps
 its key and params).
@@ -29,7 +32,9 @@ import resource
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from multiprocessing import spawn
 from typing import Any, TypeVar
 
 from inspector.core.errors import InspectorError
@@ -39,7 +44,32 @@ DEFAULT_MEMORY_MB = 1024
 DEFAULT_DEADLINE_S = 60.0
 POLL_S = 0.05  # how often the parent looks at the deadline and `cancelled` while it waits
 _START_METHOD = "forkserver" if "forkserver" in multiprocessing.get_all_start_methods() else "spawn"
-_CONTEXT = multiprocessing.get_context(_START_METHOD)
+# Each name spelled out, so the context's type (with its Process) is known to the type checker.
+_CONTEXT = (
+    multiprocessing.get_context("forkserver") if _START_METHOD == "forkserver" else multiprocessing.get_context("spawn")
+)
+
+
+_LAUNCH_LOCK = threading.Lock()
+_PREPARATION = spawn.get_preparation_data
+
+
+def _preparation_without_main(name: str) -> dict[str, object]:
+    data = _PREPARATION(name)
+    data.pop("init_main_from_path", None)
+    data.pop("init_main_from_name", None)
+    return data
+
+
+@contextmanager
+def _main_left_alone() -> Iterator[None]:
+    """Start children that do not run `__main__` (see the module docstring); one launch at a time."""
+    with _LAUNCH_LOCK:
+        spawn.get_preparation_data = _preparation_without_main
+        try:
+            yield
+        finally:
+            spawn.get_preparation_data = _PREPARATION
 
 
 class SandboxError(InspectorError):
@@ -160,7 +190,8 @@ def run_limited(
     receiver, sender = _CONTEXT.Pipe(duplex=False)
     process = _CONTEXT.Process(target=_child, args=(sender, memory_bytes, fn, args, kwargs), daemon=True)
     started = time.monotonic()
-    process.start()
+    with _main_left_alone():
+        process.start()
     sender.close()  # the child holds the only writer: end of file on the reader means it is gone
     try:
         status, value = _wait(process, receiver, started + deadline_s, deadline_s, memory_bytes, cancelled)
