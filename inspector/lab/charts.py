@@ -63,12 +63,14 @@ def _cell(kinds: Sequence[Cell], read: bool) -> Cell:
     return Cell.READ_INPUT if read else Cell.INPUT
 
 
-def _discrete_scale(colours: Sequence[str]) -> list[list]:
+def _discrete_scale(colours: Sequence[str]) -> list[list[float | str]]:
     steps = len(colours)
     return [[bound, colour] for i, colour in enumerate(colours) for bound in (i / steps, (i + 1) / steps)]
 
 
-def _as_2d(input_sizes: Sequence[int], axes: Sequence[AxisWindow], index: Sequence[int]):
+def _as_2d(
+    input_sizes: Sequence[int], axes: Sequence[AxisWindow], index: Sequence[int]
+) -> tuple[list[int], list[AxisWindow], list[int]]:
     """Return sizes, axes and index with a 1-D layer given a single row, so one drawing serves both."""
     if len(input_sizes) == 2:
         return list(input_sizes), list(axes), list(index)
@@ -80,7 +82,10 @@ def _windows_2d(input_sizes: Sequence[int], axes: Sequence[AxisWindow], index: S
     return [axis_cell_window(a, n, i) for a, n, i in zip(full_axes, sizes, full_index, strict=True)]
 
 
-def _grid_2d(input_sizes: Sequence[int], axes: Sequence[AxisWindow], out_index: Sequence[int], lang: str):
+Grid = tuple[list[int], list[int], list[list[int]], list[list[str]], list[InputWindow]]
+
+
+def _grid_2d(input_sizes: Sequence[int], axes: Sequence[AxisWindow], out_index: Sequence[int], lang: str) -> Grid:
     """Return (x positions, y positions, z cells, hover texts, windows) of the padded input, 2-D or 1-D."""
     sizes, full_axes, _ = _as_2d(input_sizes, axes, out_index)
     windows = _windows_2d(input_sizes, axes, out_index)
@@ -88,9 +93,11 @@ def _grid_2d(input_sizes: Sequence[int], axes: Sequence[AxisWindow], out_index: 
     for axis, size, window in zip(full_axes, sizes, windows, strict=True):
         extent = max(axis.pad_before + size + axis.pad_after, window.padded_indices[-1] + 1)
         ranges.append(_viewport(extent, window.padded_indices))
-    z, hover = [], []
+    z: list[list[int]] = []
+    hover: list[list[str]] = []
     for row in ranges[0]:
-        z_row, hover_row = [], []
+        z_row: list[int] = []
+        hover_row: list[str] = []
         for col in ranges[1]:
             kinds = [_axis_kind(p, a, n) for p, a, n in zip((row, col), full_axes, sizes, strict=True)]
             cell = _cell(kinds, row in windows[0].padded_indices and col in windows[1].padded_indices)
@@ -266,9 +273,10 @@ def _add_output_grid(fig: go.Figure, output_sizes: Sequence[int], out_index: Seq
 
 def output_cell_from_point(point: Mapping[str, object], ndim: int) -> tuple[int, ...] | None:
     """Return the output cell a clicked point of `sliding_window_figure`'s output grid stands for."""
-    if point.get("x") is None or point.get("y") is None:
+    x, y = point.get("x"), point.get("y")
+    if not isinstance(x, int | float) or not isinstance(y, int | float):  # what a browser sent: numbers only
         return None
-    row, col = round(float(point["y"])), round(float(point["x"]))
+    row, col = round(y), round(x)
     return (row, col) if ndim == 2 else (col,)
 
 

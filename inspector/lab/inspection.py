@@ -17,7 +17,7 @@ from inspector.core.preflight import Preflight, forward_peak, resident_bytes
 from inspector.core.report import ModelReport
 from inspector.core.shapes import ShapeTree, format_shape_tree, validate_size
 from inspector.core.worked import Worked
-from inspector.layers.args import ArgValue, normalize_args
+from inspector.layers.args import ArgValue, arg_int, normalize_args
 from inspector.layers.formulas import output_formulas, padding_suggestions, parameter_formula, receptive_fields
 from inspector.layers.specs import CallStyle, LayerSpec, get_layer_spec
 from inspector.model.inspection import inspect_model
@@ -84,7 +84,7 @@ def constructor_code(spec: LayerSpec, args: Mapping[str, ArgValue]) -> str:
 
 def _input_shapes(spec: LayerSpec, args: Mapping[str, ArgValue], input_shape: object) -> list[tuple[int, ...]]:
     if input_shape is None:
-        shape = spec.default_input(args)
+        shape = spec.default_input(dict(args))
     elif isinstance(input_shape, Sequence) and input_shape and not isinstance(input_shape[0], int):
         shapes = [validate_size(item) for item in input_shape]
         if spec.call_style is CallStyle.PAIR and len(shapes) == 2:
@@ -93,7 +93,7 @@ def _input_shapes(spec: LayerSpec, args: Mapping[str, ArgValue], input_shape: ob
     else:
         shape = validate_size(input_shape)
     if spec.call_style is CallStyle.PAIR:  # Bilinear: the second input matches except its features
-        return [shape, (*shape[:-1], int(args["in2_features"]))]
+        return [shape, (*shape[:-1], arg_int(args, "in2_features"))]
     if spec.call_style is CallStyle.SELF_ATTENTION:
         return [shape, shape, shape]
     return [shape]
@@ -206,7 +206,16 @@ def inspect_layer(
     return _assemble(spec, values, layer, report, shapes, formulas, param_formula, target)
 
 
-def _assemble(spec, values, layer, report, shapes, formulas, param_formula, target) -> LayerInspection:
+def _assemble(
+    spec: LayerSpec,
+    values: dict[str, ArgValue],
+    layer: nn.Module,
+    report: ModelReport,
+    shapes: list[tuple[int, ...]],
+    formulas: tuple[Worked, ...],
+    param_formula: Worked | None,
+    target: torch.device,
+) -> LayerInspection:
     ndim = spec.spatial_ndim
     out = report.output_shape
     measured = out[-ndim:] if ndim and isinstance(out, list) and all(isinstance(d, int) for d in out) else None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from inspector.layers.args import ArgValue, arg_optional_size, arg_padding, arg_size
 from inspector.layers.receptive_field import InputWindow, input_window
 
 
@@ -19,29 +20,27 @@ class AxisWindow:
     pad_after: int
 
 
-def _per_axis(value: object, ndim: int) -> tuple[int, ...]:
+def _per_axis(value: int | tuple[int, ...] | list[int], ndim: int) -> tuple[int, ...]:
     return tuple(int(v) for v in value) if isinstance(value, (tuple, list)) else (int(value),) * ndim
 
 
-def axis_windows(args: Mapping[str, object], ndim: int) -> tuple[AxisWindow, ...]:
+def axis_windows(args: Mapping[str, ArgValue], ndim: int) -> tuple[AxisWindow, ...]:
     """Return each spatial axis's window for a conv/pool layer's checked arguments.
 
     A pool's stride None means the kernel size. padding='same' pads d·(k − 1) in total, the smaller
     half before, as torch's `_ConvNd.__init__` does; 'valid' pads nothing.
     """
-    kernels = _per_axis(args["kernel_size"], ndim)
-    stride = args.get("stride")
+    kernels = _per_axis(arg_size(args, "kernel_size"), ndim)
+    stride = arg_optional_size(args, "stride") if "stride" in args else None
     strides = kernels if stride is None else _per_axis(stride, ndim)
-    dilations = _per_axis(args.get("dilation", 1), ndim)
-    padding = args.get("padding", 0)
+    dilations = _per_axis(arg_size(args, "dilation") if "dilation" in args else 1, ndim)
+    padding = arg_padding(args) if "padding" in args else 0
     windows = []
     for axis in range(ndim):
         k, d = kernels[axis], dilations[axis]
-        if padding == "same":
-            total = d * (k - 1)
+        if isinstance(padding, str):  # 'same' or 'valid'
+            total = d * (k - 1) if padding == "same" else 0
             before, after = total // 2, total - total // 2
-        elif padding == "valid":
-            before = after = 0
         else:
             before = after = _per_axis(padding, ndim)[axis]
         windows.append(AxisWindow(k, strides[axis], d, before, after))
