@@ -3,11 +3,13 @@
 import streamlit as st
 
 from ui.builder import views
+from ui.builder.graph import network_graph_dot
 from ui.builder.state import build_result, current, init_spec, pop_message
 from ui.builder.widgets import render_add, render_input, render_layer, render_start
 from ui.errors import attempt, show_problems
+from ui.graph import render_graph
 from ui.query import write_url
-from ui.state import device, dtype, tr
+from ui.state import device, dtype, lang, tr
 
 problems: list[str] = []
 init_spec(problems)
@@ -25,6 +27,8 @@ with st.spinner(tr("builder.spinner", device=device())):
 if result is not None:
     views.render_verdict(result)
     views.render_chart(result)
+    if result.fits and spec.layers:  # a network that runs end to end has a graph to draw
+        render_graph("builder.graph", network_graph_dot, spec.to_json(), lang(), file_stem="network")
 
 layers, code = st.columns([3, 2], gap="large")
 with layers:

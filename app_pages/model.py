@@ -1,14 +1,18 @@
-"""Model Inspector: a zoo model's every layer, its shapes, parameters and FLOPs, with charts."""
+"""Model Inspector: every layer of a zoo model, Hugging Face architecture or your code, with charts and graph."""
 
 import streamlit as st
 
+from inspector.model.sources import SourceKind
 from models import ZOO
 from ui import cache
 from ui.errors import attempt, show_problems
+from ui.graph import render_graph
 from ui.model import views
+from ui.model.source_views import render_source
+from ui.model.sources import source_choice, zoo_graph_dot
 from ui.model.widgets import depth_slider, init_options, input_widget, option_widget, options_url, requested_input
 from ui.query import init_choice, write_url
-from ui.state import device, dtype, fixed_tr_or, tr, tr_or
+from ui.state import device, dtype, fixed_tr_or, lang, tr, tr_or
 
 problems: list[str] = []
 init_choice("zoo.model", "model", list(ZOO), "alexnet", problems)
@@ -17,6 +21,13 @@ st.caption(tr("model.intro"))
 notice = st.container()
 
 settings, results = st.columns([1, 3], gap="large")
+with settings:
+    source = source_choice(problems)
+if source is not SourceKind.ZOO:  # a Hugging Face config or your own code: the same report, its own settings
+    with notice:
+        show_problems(problems)
+    write_url(render_source(source, settings, results, problems))
+    st.stop()
 with settings:
     tr_or_now = fixed_tr_or()  # format_func runs again outside the session in AppTest
     model = st.selectbox(
@@ -52,6 +63,7 @@ with results:
         views.render_charts(report, depth)
         views.render_downloads(report, depth)
         views.render_torchinfo(model, option_items, input_size, device(), dtype(), depth, report)
+        render_graph("model.graph", zoo_graph_dot, model, option_items, input_size, depth, lang(), file_stem=model)
 
 with notice:
     show_problems(problems)

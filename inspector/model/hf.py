@@ -167,12 +167,15 @@ def load_source(source: str, head: str | None = None) -> HFSource:
         chosen = default_head(config)
     else:
         raise UnknownNameError("hf.unknown_source", name=repr(shorten(name)), choices=", ".join(shelf()))
-    if head is not None:
-        try:
-            chosen = Head(head)
-        except ValueError:
-            raise InvalidArgumentError("hf.bad_head", value=repr(shorten(head)), choices=", ".join(Head)) from None
-    return HFSource(name, config, chosen)
+    return HFSource(name, config, chosen if head is None else parse_head(head))
+
+
+def parse_head(head: str) -> Head:
+    """Return the Head named `head`, or raise listing the choices."""
+    try:
+        return Head(head)
+    except ValueError:
+        raise InvalidArgumentError("hf.bad_head", value=repr(shorten(head)), choices=", ".join(Head)) from None
 
 
 def hf_factory(source: HFSource, device: str | torch.device | None = "meta") -> Callable[[], nn.Module]:
@@ -190,6 +193,12 @@ def hf_factory(source: HFSource, device: str | torch.device | None = "meta") -> 
     config.use_cache = target.type == "meta"
     auto = _auto_class(source.head)
     return lambda: auto.from_config(config)
+
+
+def source_from_text(text: str | bytes, label: str, head: str | None = None) -> HFSource:
+    """Return the source of a config.json given as text (pasted or uploaded), checked as a file's would be."""
+    config = _parse_config(text, label)
+    return HFSource(label, config, default_head(config) if head is None else parse_head(head))
 
 
 def build_hf_model(source: HFSource, device: str | torch.device | None = "meta", dtype: str | None = None) -> nn.Module:

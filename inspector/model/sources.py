@@ -27,6 +27,8 @@ from inspector.core.errors import InvalidArgumentError, UnknownNameError
 from inspector.core.memory_guard import reserve
 from inspector.core.messages import Message, msg
 from inspector.core.report import ModelReport
+from inspector.model.graph import ModelGraph
+from inspector.model.graph_trace import trace_graph
 from inspector.model.hf import DEFAULT_SEQ_LEN, PREFIX, HFSource, hf_factory, hf_inputs, load_source
 from inspector.model.inspection import inspect_model
 from inspector.model.zoo import _build_on, _preflight, get_zoo_entry, import_model_class, zoo_options
@@ -82,8 +84,11 @@ class ResolvedModel(NamedTuple):
     source: ModelSource
 
 
-def import_model_target(path: str) -> Callable[..., nn.Module]:
-    """Return the class (or factory) named by 'package.module:Name' or 'path/to/file.py:Name'."""
+def import_model_target(path: str, shown: str | None = None) -> Callable[..., nn.Module]:
+    """Return the class (or factory) named by 'package.module:Name' or 'path/to/file.py:Name'.
+
+    `shown` names the file in messages in place of its path (a temporary file means nothing to a reader).
+    """
     file_part, _, attribute = str(path).partition(":")
     if not file_part.endswith(".py"):
         return import_model_class(path)
@@ -105,13 +110,13 @@ def import_model_target(path: str) -> Callable[..., nn.Module]:
         sys.modules.pop(unique, None)
         raise InvalidArgumentError(
             "sources.file_raised",
-            path=repr(shorten(file_part)),
+            path=repr(shorten(shown or file_part)),
             kind=type(error).__name__,
             reason=shorten(error, 200),
         ) from None
     target = getattr(module, attribute, None)
     if target is None:
-        raise UnknownNameError("errors_a.no_attribute", module=repr(file_part), attribute=repr(attribute))
+        raise UnknownNameError("errors_a.no_attribute", module=repr(shown or file_part), attribute=repr(attribute))
     if not callable(target):
         raise InvalidArgumentError("errors_a.not_callable", path=path)
     return target
@@ -125,10 +130,13 @@ def _hf_source(name: str, options: Mapping[str, object], batch_size: int) -> Mod
         )
     head = options.get("head")
     loaded = load_source(name, None if head is None else str(head))
-    seq_len = options.get("seq_len", DEFAULT_SEQ_LEN)
-    hf_inputs(loaded, batch_size, seq_len, "meta")  # type: ignore[arg-type]  # checks both counts, allocates nothing
-    assert isinstance(seq_len, int)  # checked just above
-    size = (batch_size, seq_len) if not loaded.is_vision else tuple(hf_inputs(loaded, batch_size)["pixel_values"].shape)
+    return hf_model_source(loaded, options.get("seq_len", DEFAULT_SEQ_LEN), batch_size)  # type: ignore[arg-type]
+
+
+def hf_model_source(loaded: HFSource, seq_len: int = DEFAULT_SEQ_LEN, batch_size: int = 1) -> ModelSource:
+    """Return a loaded Hugging Face config as a model source fed `batch_size` × `seq_len` tokens (or images)."""
+    inputs = hf_inputs(loaded, batch_size, seq_len, "meta")  # checks both counts, allocates nothing
+    size = tuple(next(iter(inputs.values())).shape)
     token = None if loaded.is_vision else torch.long
     return ModelSource(f"{PREFIX}{loaded.name}", SourceKind.HF, size, token, loaded, None, batch_size, seq_len)
 
@@ -185,6 +193,17 @@ def resolve_model(
     """Return the model `name` names built on `device`, with its source (default inputs, label)."""
     source = model_source(name, options, **settings)  # type: ignore[arg-type]  # model_source's keywords
     return ResolvedModel(source.build(device, dtype), source)
+
+
+def source_graph(source: ModelSource, depth: int | None = None) -> ModelGraph:
+    """Return the dataflow graph of one forward of `source` on meta (nothing allocated), as shown at `depth`."""
+    if source.input_size is None:
+        raise InvalidArgumentError("errors_a.no_input_size", name=source.label)
+    model = source.build("meta")
+    data = source.input_data("meta")
+    size = None if data is not None else source.input_size
+    graph = trace_graph(model, size, data, "meta", input_dtype=source.input_dtype, name=source.label)
+    return graph.view(depth)
 
 
 def parameter_count(source: ModelSource) -> int:
