@@ -187,9 +187,10 @@ def test_english_engine_catalogue_says_what_the_engine_says() -> None:
     assert error.key == "malformed_size" and HAN.search(error_text(error, "zh")[0])
 
 
-def test_unkeyed_errors_stay_english() -> None:
-    error = InspectorError("something new", "a hint")
-    assert error_text(error, "zh") == ("something new", "a hint")
+def test_an_error_needs_a_catalogue_key() -> None:
+    # English written at a raise site has no key: it is refused, so no sentence can live in code.
+    with pytest.raises(KeyError, match="engine.something new.message"):
+        InspectorError("something new")
 
 
 # ── Forward failures and the shape doctor ───────────────────────────────────────────────────────────

@@ -47,20 +47,12 @@ class InspectorError(Exception):
 
     message: str
     hint: str | None
-    key: str | None
+    key: str
     params: dict[str, object]
     hint_key: str | None
 
-    def __init__(
-        self, key: str, /, *legacy: object, hint_key: str | None = None, no_hint: bool = False, **params: object
-    ) -> None:
-        if legacy or f"engine.{key}.message" not in catalogue("en"):  # TRANSITION: English written at the raise site
-            self.message, self.hint = key, (legacy[0] if legacy else params.pop("hint", None))  # type: ignore[assignment]
-            self.key = params.pop("key", None)  # type: ignore[assignment]
-            self.params = dict(params.pop("params", None) or {})  # type: ignore[call-overload]
-            self.hint_key = self.key
-            super().__init__(self.__str__())
-            return
+    def __init__(self, key: str, /, *, hint_key: str | None = None, no_hint: bool = False, **params: object) -> None:
+        # A key missing from locales/en is a programming error: english() raises KeyError naming it.
         self.key = key
         self.params = dict(params)
         filled = english_params(self.params)
@@ -99,7 +91,7 @@ class ForwardError(InspectorError):
         self,
         key: str,
         /,
-        *legacy: object,
+        *,
         module_name: str | None = None,
         module_type: str | None = None,
         input_shape: object = None,
@@ -118,9 +110,6 @@ class ForwardError(InspectorError):
             "input_shape": input_shape,
             "torch_message": torch_message,
         }
-        if legacy or f"engine.{key}.message" not in catalogue("en"):  # TRANSITION
-            super().__init__(key, *legacy, **params)
-            return
         super().__init__(
             key,
             hint_key=hint_key,
