@@ -59,7 +59,9 @@ def _float_dtype(model: nn.Module) -> torch.dtype:
     return torch.get_default_dtype()
 
 
-def _converted_state(model: nn.Module, target: torch.device, cast: torch.dtype | None) -> dict | None:
+def _converted_state(
+    model: nn.Module, target: torch.device, cast: torch.dtype | None
+) -> dict[str, torch.Tensor] | None:
     """Return stand-in parameters and buffers on `target`/`cast`, or None when the model fits as is.
 
     Stand-ins go through `functional_call`, so the user's module is never moved or cast; on meta
@@ -67,7 +69,7 @@ def _converted_state(model: nn.Module, target: torch.device, cast: torch.dtype |
     """
     # One name per tensor: functional_call re-ties shared parameters itself (tie_weights=True) and
     # refuses a stand-in given under both names of a tied weight.
-    tensors = dict(model.named_parameters())
+    tensors: dict[str, torch.Tensor] = dict(model.named_parameters())
     tensors.update(model.named_buffers())
 
     def fits(tensor: torch.Tensor) -> bool:
@@ -85,7 +87,7 @@ def _converted_state(model: nn.Module, target: torch.device, cast: torch.dtype |
         raise InvalidArgumentError("errors_b.could_not_place_weights", device=target, error=str(error)) from None
 
 
-def _run(model: nn.Module, inputs: object, state: dict | None, mode: str) -> ForwardTrace:
+def _run(model: nn.Module, inputs: object, state: dict[str, torch.Tensor] | None, mode: str) -> ForwardTrace:
     """Return the traced forward; the model is left as found (modes, attributes, buffers), also on failure."""
     try:
         with kept_as_found(model):
@@ -190,7 +192,7 @@ def _build_report(
     target: torch.device,
     cast: torch.dtype | None,
     inputs: object,
-    state: dict | None,
+    state: dict[str, torch.Tensor] | None,
     trace: ForwardTrace,
     mode: str,
 ) -> ModelReport:

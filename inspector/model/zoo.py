@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable, Mapping
+from typing import cast
 
 import torch
 from torch import nn
@@ -39,6 +40,8 @@ def _parse_option(option: ModelOption, raw: object) -> OptionValue:
             )
         return str(raw)
     kind = type(default)
+    value: bool | int | float | None
+    number = cast("str | float", raw)  # for int() and float(): anything else raises TypeError, caught below
     try:
         if kind is bool:
             if isinstance(raw, bool) or str(raw).lower() not in {"true", "false", "1", "0"}:
@@ -46,9 +49,9 @@ def _parse_option(option: ModelOption, raw: object) -> OptionValue:
             else:
                 value = str(raw).lower() in {"true", "1"}
         elif kind is int:
-            value = int(raw) if not isinstance(raw, (bool, float)) or float(raw).is_integer() else None
+            value = int(number) if not isinstance(raw, (bool, float)) or float(number).is_integer() else None
         else:
-            value = float(raw) if not isinstance(raw, bool) else None
+            value = float(number) if not isinstance(raw, bool) else None
     except (TypeError, ValueError):
         value = None
     if value is None or value != value:  # NaN fails the second test
@@ -167,7 +170,7 @@ def import_model_class(path: str) -> Callable[..., nn.Module]:
             reason=shorten(error, 200),
         ) from None
     try:
-        target = getattr(module, attribute)
+        target: Callable[..., nn.Module] = getattr(module, attribute)
     except AttributeError:
         raise UnknownNameError("errors_a.no_attribute", module=repr(module_name), attribute=repr(attribute)) from None
     if not callable(target):
