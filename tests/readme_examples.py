@@ -88,8 +88,12 @@ def check(example: Example) -> list[str]:
     """Return the differences between an example and what the program does (empty: it matches)."""
     if example.kind == "python":
         done = subprocess.run(
-            [sys.executable, "-c", "\n".join(example.body)], cwd=ROOT, capture_output=True, text=True,
-            timeout=TIMEOUT_S, check=False,
+            [sys.executable, "-c", "\n".join(example.body)],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            check=False,
         )
         return [] if done.returncode == 0 else [f"{example.where}: the code exits {done.returncode}: {done.stderr}"]
     if example.kind == "json":
@@ -124,12 +128,19 @@ def rewritten(example: Example) -> list[str]:
 
 
 def write() -> None:
-    """Rewrite every console and JSON example of README.md from the real output."""
-    lines = README.read_text().splitlines()
-    for example in reversed(find_examples("\n".join(lines))):
+    """Rewrite every console and JSON example of README.md from the real output.
+
+    The commands run first; the README is read again just before writing and each block is replaced by
+    its old text, so an edit made elsewhere in the file meanwhile is kept.
+    """
+    replacements = []
+    for example in find_examples(README.read_text()):
         if example.kind != "python":
-            lines[example.first_line : example.first_line + len(example.body)] = rewritten(example)
-    README.write_text("\n".join(lines) + "\n")
+            replacements.append(("\n".join(example.body), "\n".join(rewritten(example))))
+    text = README.read_text()
+    for old, new in replacements:
+        text = text.replace(old, new, 1)
+    README.write_text(text)
 
 
 if __name__ == "__main__":
