@@ -89,7 +89,7 @@ class BuildResult:
     @property
     def output_shape(self) -> tuple[int, ...]:
         """Return the shape after the last layer that ran (the input when none did)."""
-        ran = [step.output_shape for step in self.steps if step.status is StepStatus.OK]
+        ran = [step.output_shape for step in self.steps if step.status is StepStatus.OK and step.output_shape]
         return ran[-1] if ran else self.spec.input_shape
 
     def to_dict(self) -> dict[str, object]:
@@ -150,7 +150,10 @@ def _torch_parameters(cls: type[nn.Module]) -> dict[str, inspect.Parameter]:
     for klass in cls.__mro__:
         if klass is nn.Module:
             break
-        for name, parameter in inspect.signature(klass.__init__).parameters.items():
+        own_init = vars(klass).get("__init__")  # an inherited one is met further along the MRO
+        if own_init is None:
+            continue
+        for name, parameter in inspect.signature(own_init).parameters.items():
             if parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
                 found.setdefault(name, parameter)
     return found
@@ -159,7 +162,8 @@ def _torch_parameters(cls: type[nn.Module]) -> dict[str, inspect.Parameter]:
 def call_layer(layer: nn.Module, spec: LayerSpec, x: torch.Tensor) -> torch.Tensor:
     """Return what the network passes on from `layer`: x fed once, twice or three times; output[0] of a tuple."""
     output = layer(*(x,) * CALL_ARITY[spec.call_style])
-    return output[0] if spec.layer_class in TUPLE_OUTPUT else output
+    passed_on: torch.Tensor = output[0] if spec.layer_class in TUPLE_OUTPUT else output
+    return passed_on
 
 
 class SpecNetwork(nn.Module):
@@ -206,6 +210,7 @@ def propagate(
 def _propagate(spec: NetworkSpec, target: torch.device, cast: torch.dtype | None) -> BuildResult:
     float_dtype = cast or torch.get_default_dtype()
     x = make_inputs(spec.input_shape, None, target, float_dtype, spec.input_dtype)
+    assert isinstance(x, torch.Tensor), "a spec has one input shape, so one tensor"
     names = module_names(spec)
     steps: list[LayerStep] = []
     previous: list[PreviousLayer] = []
@@ -222,6 +227,7 @@ def _propagate(spec: NetworkSpec, target: torch.device, cast: torch.dtype | None
             ]
             return BuildResult(spec, str(target), dtype_name(float_dtype), tuple(steps), diagnosis)
         running = step.running_params
+        assert step.input_shape is not None and step.output_shape is not None, "a layer that ran has both"
         previous.append(PreviousLayer(index, entry.spec.layer_class, entry.args, step.input_shape, step.output_shape))
     return BuildResult(spec, str(target), dtype_name(float_dtype), tuple(steps))
 
@@ -236,7 +242,7 @@ def _run_layer(
     cast: torch.dtype | None,
     previous: tuple[PreviousLayer, ...],
     running: int,
-):
+) -> tuple[LayerStep, Diagnosis | None, torch.Tensor]:
     """Return (step, diagnosis or None, the tensor passed on) for one layer."""
     shape = tuple(x.shape)
     code = layer_code(entry)
@@ -257,6 +263,7 @@ def _run_layer(
         return failed, diagnose(replace(site, torch_message=message)), x
     params = sum(p.numel() for p in layer.parameters())
     output = trace.output
+    assert isinstance(output, torch.Tensor), "call_layer passes one tensor on"
     return (
         LayerStep(
             index,
