@@ -16,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-BROWSER_TESTS = ("tests/test_browser.py", "tests/test_browser_pages.py")
+BROWSER_TESTS = ("tests/test_browser.py", "tests/test_browser_pages.py", "tests/test_browser_graph.py")
 
 
 def main(argv: list[str] | None = None) -> int:
