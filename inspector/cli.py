@@ -75,7 +75,7 @@ def _model_source_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=1, help="hf: models: sequences or images (default 1)")
 
 
-def _inspect_named(args: argparse.Namespace, sizes: object) -> ModelReport:
+def _inspect_named(args: argparse.Namespace, sizes: tuple[int, ...] | list[tuple[int, ...]] | None) -> ModelReport:
     """Return the report of `model NAME`: the source resolved, hf: settings given as its options."""
     options = parse_kwargs(args.kwargs)
     hf_settings = {"head": args.head, "seq_len": args.seq_len}
@@ -85,7 +85,7 @@ def _inspect_named(args: argparse.Namespace, sizes: object) -> ModelReport:
     )
     device, notice = default_device(source, args.device)
     if notice is not None:  # on stderr: the report on stdout stays a clean table or document
-        sys.stderr.write(localize(notice, args.lang) + "\n")
+        sys.stderr.write(f"{localize(notice, args.lang)}\n")
     return inspect_source(source, device, args.dtype, args.mode)
 
 
@@ -133,6 +133,7 @@ def _print(text: str) -> None:
 
 
 def _listing(kind: str, output_format: str, lang: str = DEFAULT_LANG) -> str:
+    rows: list[dict[str, object]]
     if kind == "zoo":
         rows = [
             {
@@ -177,7 +178,7 @@ def _flat(value: object) -> str:
     return str(value)
 
 
-def _sizes(text: str | None) -> object:
+def _sizes(text: str | None) -> tuple[int, ...] | list[tuple[int, ...]] | None:
     if text is None:
         return None
     sizes = parse_sizes(text)

@@ -143,6 +143,19 @@ def test_a_newline_in_an_argument_prints_escaped_on_one_line(capsys):
     assert "\\n" in one_error_line(err)
 
 
+def test_a_nested_checkpoint_names_its_container_in_the_table(capsys, tmp_path):
+    # Found by mypy: the "under 'model'" line passed `key=` to t(), whose own first parameter is `key` (exit 3).
+    model = nn.Linear(2, 3)
+    path = tmp_path / "nested.pt"
+    torch.save({"model": model.state_dict(), "epoch": 1}, path)
+    status, out, err = run_cli(capsys, "checkpoint", str(path))
+    assert (status, err) == (0, "")
+    lines = out.splitlines()
+    assert "'model'" in lines[0]
+    for name, tensor in model.state_dict().items():
+        assert any(line.split()[0] == name and f"{tensor.numel()}" in line.split() for line in lines[1:]), name
+
+
 # ---- the doctor -----------------------------------------------------------------------------------
 
 

@@ -26,7 +26,7 @@ def lang() -> str:
     return str(st.session_state.get("lang", DEFAULT_LANG))
 
 
-def tr(key: str, **params: object) -> str:
+def tr(key: str, /, **params: object) -> str:  # `/`: a placeholder may be named key
     """Return message `key` in the session's language with `params` filled in."""
     return t(key, lang(), **params)
 

@@ -43,7 +43,7 @@ def has_message(key: str, lang: str = DEFAULT_LANG) -> bool:
     return key in catalogue(lang) or key in catalogue(DEFAULT_LANG)
 
 
-def t(key: str, lang: str = DEFAULT_LANG, **params: object) -> str:
+def t(key: str, /, lang: str = DEFAULT_LANG, **params: object) -> str:  # `/`: a placeholder may be named key
     """Return the message `key` in `lang` (else English, else the key itself) with `params` filled in."""
     message = catalogue(lang).get(key)
     if message is None:
