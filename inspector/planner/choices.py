@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from typing import TypeVar
 
 import torch
 
@@ -58,6 +59,8 @@ STATE_SLOTS = {
 ADAM_STEP_BYTES = 4  # Adam's `step` is one float32 scalar tensor per parameter tensor
 
 
+Choice = TypeVar("Choice", bound=StrEnum)
+
 _ALIASES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "amp": "mixed", "crossentropy": "cross_entropy"}
 
 
@@ -69,14 +72,20 @@ _CHOICE_NAMES = {
 }
 
 
-def parse_choice(kind: type[StrEnum], value: object) -> StrEnum:
+def parse_choice(kind: type[Choice], value: object) -> Choice:
     """Return the member of `kind` (Precision, OptimizerName, LossName) named `value`, or raise listing them."""
-    text = str(value).strip().lower().replace("-", "_") if isinstance(value, str) else None
+    if not isinstance(value, str):
+        raise _unknown_choice(kind, value)
+    text = value.strip().lower().replace("-", "_")
     text = _ALIASES.get(text, text)
     if text in {member.value for member in kind}:
         return kind(text)
+    raise _unknown_choice(kind, value)
+
+
+def _unknown_choice(kind: type[StrEnum], value: object) -> InvalidArgumentError:
     choices = ", ".join(kind)
-    raise InvalidArgumentError("errors_b.unknown_choice", name=_CHOICE_NAMES[kind], value=repr(value), choices=choices)
+    return InvalidArgumentError("errors_b.unknown_choice", name=_CHOICE_NAMES[kind], value=repr(value), choices=choices)
 
 
 def check_count(value: object, what: Message | str, maximum: int, minimum: int = 1) -> int:
@@ -92,9 +101,11 @@ def check_count(value: object, what: Message | str, maximum: int, minimum: int =
         isinstance(value, str) and re.fullmatch(r"\s*[+-]?\d+\s*", value)
     ):
         number = int(value)
-    limits = {"what": what, "minimum": f"{minimum:,}", "maximum": f"{maximum:,}"}
+    low, high = f"{minimum:,}", f"{maximum:,}"
     if number is None:
-        raise InvalidArgumentError("errors_b.count_not_whole", value=repr(value), **limits)
+        raise InvalidArgumentError("errors_b.count_not_whole", value=repr(value), what=what, minimum=low, maximum=high)
     if not minimum <= number <= maximum:
-        raise InvalidArgumentError("errors_b.count_out_of_range", value=f"{number:,}", **limits)
+        raise InvalidArgumentError(
+            "errors_b.count_out_of_range", value=f"{number:,}", what=what, minimum=low, maximum=high
+        )
     return number

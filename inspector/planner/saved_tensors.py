@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 from torch import nn
@@ -155,9 +156,12 @@ def _input(shape: tuple[int, ...], dtype: torch.dtype, device: torch.device) -> 
     return torch.zeros(shape, dtype=dtype, device=device)  # token id 0 exists in every vocabulary
 
 
+Result = TypeVar("Result")
+
+
 def _guarded(
-    action: Callable[[], object], model: nn.Module, stack: list[str], received: dict[str, ShapeTree]
-) -> object:
+    action: Callable[[], Result], model: nn.Module, stack: list[str], received: dict[str, ShapeTree]
+) -> Result:
     """Return `action()`; torch's errors become a ForwardError naming the module that was running."""
     try:
         return action()

@@ -12,6 +12,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 from torch import nn
@@ -75,19 +76,21 @@ class Session:
         trainable = [p for p in self.model.parameters() if p.requires_grad]
         if plan.precision is Precision.MIXED:
             self.pairs = [(p, p.detach().float().requires_grad_()) for p in trainable]
-        self.optimizer = _make_optimizer(plan.optimizer, [m for _, m in self.pairs] or trainable, plan.lr)
+        optimized: list[torch.Tensor] = [m for _, m in self.pairs] or [*trainable]
+        self.optimizer = _make_optimizer(plan.optimizer, optimized, plan.lr)
         shapes = [list(shape) for shape in plan.estimate.input_shapes]
         made = make_inputs(shapes if len(shapes) > 1 else shapes[0], None, plan.device, compute, plan.token_dtype)
-        self.inputs = made if isinstance(made, list) else [made]
+        self.inputs = cast("list[torch.Tensor]", made if isinstance(made, list) else [made])  # tensors for shapes
         probe = torch.empty(plan.estimate.output_shape, dtype=compute, device="meta")
         self.targets = make_targets(probe, plan.loss, plan.token_dtype is not None, plan.device)
 
     def step(self, inputs: list[torch.Tensor], record: bool = False) -> tuple[float, DevicePlacement | None]:
         """Run forward, loss, backward and the optimizer once; return the loss and, if asked, the devices."""
-        model, optimizer = self.model, self.optimizer
+        model, optimizer, targets = self.model, self.optimizer, self.targets
+        assert model is not None and optimizer is not None and targets is not None, "build() comes first"
         optimizer.zero_grad(set_to_none=True)
         output = model(*inputs)
-        loss = compute_loss(output, self.targets, self.plan.loss, self.plan.token_dtype is not None)
+        loss = compute_loss(output, targets, self.plan.loss, self.plan.token_dtype is not None)
         loss.backward()
         placement = None
         if record:
@@ -122,6 +125,8 @@ def misplaced_demo(session: Session) -> MisplacedInput:
     """Return PyTorch's own error for a step whose input sits on another device than the model."""
     device = session.plan.device
     other = other_device(device)
+    model, optimizer = session.model, session.optimizer
+    assert model is not None and optimizer is not None, "a built session"
     message = None
     try:
         session.step([tensor.to(other) for tensor in session.inputs])
@@ -129,8 +134,8 @@ def misplaced_demo(session: Session) -> MisplacedInput:
         message = str(error).strip().splitlines()[0]
         traceback.clear_frames(error.__traceback__)
     finally:
-        session.model.zero_grad(set_to_none=True)
-        session.optimizer.zero_grad(set_to_none=True)
+        model.zero_grad(set_to_none=True)
+        optimizer.zero_grad(set_to_none=True)
     return MisplacedInput(str(device), str(other), message, f'x = x.to("{device}")')
 
 

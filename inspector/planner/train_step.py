@@ -12,6 +12,7 @@ import statistics
 import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from typing import SupportsFloat
 
 import torch
 
@@ -99,7 +100,7 @@ class TrainStepResult:
 def check_learning_rate(value: object) -> float:
     """Return the learning rate as a float in (0, 10], or raise saying the range."""
     try:
-        rate = float(value) if not isinstance(value, bool) else math.nan
+        rate = float(value) if isinstance(value, SupportsFloat | str) and not isinstance(value, bool) else math.nan
     except (TypeError, ValueError):
         rate = math.nan
     if not 0 < rate <= MAX_LEARNING_RATE:  # NaN fails every comparison
@@ -107,7 +108,9 @@ def check_learning_rate(value: object) -> float:
     return rate
 
 
-def _estimate(subject: Subject, batch: int, plan_args: tuple, target: torch.device) -> MemoryEstimate:
+def _estimate(
+    subject: Subject, batch: int, plan_args: tuple[Precision, OptimizerName, LossName], target: torch.device
+) -> MemoryEstimate:
     """Return the estimate with the target device's kernels, or device-independent ones if those fail."""
     try:
         return estimate_subject(subject, batch, *plan_args, target)
@@ -120,7 +123,7 @@ def _plan(
     options: Mapping[str, object] | None,
     input_size: object,
     batch: int,
-    device: object,
+    device: str | torch.device | None,
     choices: tuple[object, object, object],
     lr: float,
     steps: int,
