@@ -20,6 +20,7 @@ from inspector.core.messages import Message, msg
 from inspector.core.shapes import ShapeTree, format_shape_tree
 from inspector.doctor import linear, norms, sequences, spatial  # noqa: F401  (importing them registers the rules)
 from inspector.doctor.fixes import Fix, set_input
+from inspector.doctor.inputs import WholeModel, input_fix
 from inspector.doctor.registry import (  # noqa: F401  (re-exported: the builder and tests use them from here)
     FailureSite,
     Finding,
@@ -101,11 +102,16 @@ def diagnose(site: FailureSite) -> Diagnosis:
     )
 
 
-def diagnose_failure(module: nn.Module, input_shape: ShapeTree) -> Message | None:
+def diagnose_failure(module: nn.Module, input_shape: ShapeTree, whole: WholeModel | None = None) -> Message | None:
     """Return the one-line fix for `module` failing on `input_shape` (outside a spec), or None.
 
-    The line is a Message, so `inspector.core.i18n.localize` shows it in the page's language.
+    Inside a whole model (`whole`), the input is considered first: a corrected input with which the
+    whole forward runs is the fix, and the layer rules are asked only when there is none. The line
+    is a Message, so `inspector.core.i18n.localize` shows it in the page's language.
     """
+    at_input = input_fix(whole) if whole is not None else None
+    if at_input is not None:
+        return at_input
     shape = _first_shape(input_shape)
     if shape is None:
         return None

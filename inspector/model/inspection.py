@@ -16,6 +16,8 @@ from inspector.core.errors import ForwardError, InvalidArgumentError
 from inspector.core.inputs import make_inputs, run_call
 from inspector.core.report import LayerReport, ModelReport
 from inspector.core.shapes import shape_tree, tensors_in
+from inspector.doctor.inputs import WholeModel
+from models import ZOO
 
 MODES = ("eval", "train")
 
@@ -48,7 +50,7 @@ def inspect_model(
     cast = resolve_dtype(dtype) if dtype is not None else None
     inputs = make_inputs(input_size, input_data, target, cast or _float_dtype(model), input_dtype)
     state = _converted_state(model, target, cast)
-    trace = _run(model, inputs, state, mode)
+    trace = _run(model, inputs, state, mode, name)
     return _build_report(model, name, target, cast, inputs, state, trace, mode)
 
 
@@ -87,7 +89,9 @@ def _converted_state(
         raise InvalidArgumentError("errors_b.could_not_place_weights", device=target, error=str(error)) from None
 
 
-def _run(model: nn.Module, inputs: object, state: dict[str, torch.Tensor] | None, mode: str) -> ForwardTrace:
+def _run(
+    model: nn.Module, inputs: object, state: dict[str, torch.Tensor] | None, mode: str, name: str | None = None
+) -> ForwardTrace:
     """Return the traced forward; the model is left as found (modes, attributes, buffers), also on failure."""
     try:
         with kept_as_found(model):
@@ -98,10 +102,20 @@ def _run(model: nn.Module, inputs: object, state: dict[str, torch.Tensor] | None
                 model, lambda: run_call(model, inputs, lambda *a, **k: functional_call(model, state, a, k))
             )
     except ForwardFailure as failure:
-        raise _forward_error(model, failure) from None
+        raise _forward_error(model, failure, _whole_model(model, inputs, mode, name)) from None
 
 
-def _forward_error(model: nn.Module, failure: ForwardFailure) -> ForwardError:
+def _whole_model(model: nn.Module, inputs: object, mode: str, name: str | None) -> WholeModel | None:
+    """Return the failed forward as the doctor's input check sees it, or None when it is not one tensor."""
+    single = inputs[0] if isinstance(inputs, (list, tuple)) and len(inputs) == 1 else inputs
+    if not isinstance(single, torch.Tensor):
+        return None
+    entry = ZOO.get(name) if name is not None else None  # a zoo model's documented size is one to try
+    default_size = entry.input_size if entry is not None else None
+    return WholeModel(model, tuple(single.shape), single.dtype, mode, default_size)
+
+
+def _forward_error(model: nn.Module, failure: ForwardFailure, whole: WholeModel | None = None) -> ForwardError:
     # Imported here: the doctor builds on the report types, which import nothing from this module.
     from inspector.core.shapes import format_shape_tree
     from inspector.doctor.diagnose import diagnose_failure
@@ -110,7 +124,7 @@ def _forward_error(model: nn.Module, failure: ForwardFailure) -> ForwardError:
     kind = type(failure.module).__name__
     torch_message = str(failure.error).strip().splitlines()[0] if str(failure.error).strip() else repr(failure.error)
     shape = format_shape_tree(failure.input_shape)
-    hint = diagnose_failure(failure.module, failure.input_shape)  # a Message: translated with its key
+    hint = diagnose_failure(failure.module, failure.input_shape, whole)  # a Message: translated with its key
     return ForwardError(
         "forward_failed",
         module_name=failure.module_name,
