@@ -136,7 +136,8 @@ def prepare_model(
         dtype = torch.float32
     elif name in ZOO:
         model, source = resolve_model(name, options, device)  # the one resolver every command shares
-        default_size, dtype = source.input_size, source.input_dtype
+        assert isinstance(source.input_size, tuple), "every zoo model takes one input"
+        default_size, dtype = source.input_size, source.input_dtype or torch.float32  # None: floats
     else:
         raise UnknownNameError(
             "errors_b.unknown_init_model", name=repr(model_or_name), choices=", ".join(model_names())

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
+from typing import Any, Protocol
 
 import torch
 from torch import nn
@@ -94,7 +95,13 @@ def shelf() -> dict[str, ShelfEntry]:
     return {name: ShelfEntry(name, e["config"], Head(e["head"]), e["title"]) for name, e in index.items()}
 
 
-def _auto_class(head: Head) -> type:
+class _AutoClass(Protocol):
+    """What hf_factory uses of a transformers Auto class: building a model from a config."""
+
+    def from_config(self, config: Any) -> nn.Module: ...
+
+
+def _auto_class(head: Head) -> _AutoClass:
     import transformers  # imported here: a layer or zoo question never pays for transformers
 
     return {
@@ -183,7 +190,10 @@ def hf_factory(source: HFSource, device: str | torch.device | None = "meta") -> 
     from transformers import AutoConfig
 
     target = resolve_device(device)
-    settings = {key: value for key, value in source.config.items() if key not in {"auto_map", "trust_remote_code"}}
+    # Any: a config is JSON from the Hub, and for_model takes each field as a keyword of its own type.
+    settings: dict[str, Any] = {
+        key: value for key, value in source.config.items() if key not in {"auto_map", "trust_remote_code"}
+    }
     try:
         config = AutoConfig.for_model(**settings)
     except (ValueError, TypeError, KeyError) as error:

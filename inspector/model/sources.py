@@ -238,9 +238,9 @@ def inspect_source(
     with reserve(plan, target, source.label):  # refused before anything real is built
         model = source.build(target, dtype)
         data = source.input_data(target)
-        size = None if data is not None else source.input_size
+        input_size = None if data is not None else source.input_size
         return inspect_model(
-            model, size, data, device=target, input_dtype=source.input_dtype, name=source.label, mode=mode
+            model, input_size, data, device=target, input_dtype=source.input_dtype, name=source.label, mode=mode
         )
 
 
