@@ -61,6 +61,7 @@ def test_code_box_runs_the_pasted_model_in_a_worker(monkeypatch: pytest.MonkeyPa
     namespace: dict[str, object] = {}
     exec(EXAMPLE_CODE, namespace)  # the same text the box starts with, built here by torch itself
     expected = numel(namespace["Net"]())  # type: ignore[operator]
+    assert not app.error, [error.value for error in app.error]
     assert metric(app, "Total parameters") == f"{expected:,}"
     app.text_input(key="code.class").set_value("Missing").run()
     shown = [error.value.replace("\\", "") for error in app.error]  # the page escapes Markdown
