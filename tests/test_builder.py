@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from inspector.builder.build import StepStatus, build_network, fit_new_layer, propagate
+from inspector.builder.build import StepStatus, build_network, fit_new_layer, module_names, propagate
 from inspector.builder.charts import builder_flow_figure, flow_points
 from inspector.builder.code import generate_code
 from inspector.builder.templates import TEMPLATES, alexnet_spec, lenet5_spec, mlp_spec, template_spec
@@ -388,7 +388,10 @@ def test_huge_specs_are_refused():
 def test_edits_return_new_specs_and_refuse_naming_the_layer():
     spec = lenet5_spec()
     assert with_layer(spec, 0, layer_entry("ReLU")).layers[0].type == "ReLU"
-    assert without_layer(spec, 0).layers == spec.layers[1:]
+    # the remaining layers keep their types, arguments and names (sigmoid1 stays sigmoid1)
+    kept = without_layer(spec, 0).layers
+    assert [(e.type, e.args) for e in kept] == [(e.type, e.args) for e in spec.layers[1:]]
+    assert [e.name for e in kept] == module_names(spec)[1:]
     moved = with_layer_moved(spec, 0, 1)
     assert [e.type for e in moved.layers[:2]] == ["Sigmoid", "Conv2d"]
     assert with_layer_moved(spec, 0, -5) == spec  # clamped at the top

@@ -520,13 +520,14 @@ def _markdown(app: AppTest) -> str:
             [
                 "padding='same' 保持尺寸不变：总填充",
                 "torch 左侧填充 1、右侧填充 1",
-                "H：p = d·(k − 1)/2 = 1·(3 − 1)/2 = 1；验算：",
+                "可保持尺寸： `p = d·(k − 1)/2 = 1·(3 − 1)/2 = 1`",
+                "验证：",
             ],
             ["keeps the size", "check:", "torch pads", " left"],
         ),
         (
             {"layer": "Conv2d", "kernel_size": "4", "input": "1,1,8,8"},
-            ["对称填充无法做到", "奇数"],
+            ["对称填充无法保持尺寸", "奇数"],
             ["impossible", "symmetric"],
         ),
         (

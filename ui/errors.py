@@ -10,7 +10,7 @@ import streamlit as st
 from inspector.core.bounds import shorten_runs
 from inspector.core.errors import InspectorError
 from inspector.core.i18n import error_text
-from ui.state import lang, plain, tr
+from ui.state import lang, page_hint, plain, tr
 
 T = TypeVar("T")
 
@@ -18,6 +18,7 @@ T = TypeVar("T")
 def show_error(error: InspectorError) -> None:
     """Show an InspectorError (translated where its key has messages): what was wrong and how to fix it."""
     message, hint = error_text(error, lang())
+    hint = page_hint(error) or hint
     text = tr("error.what", message=plain(shorten_runs(message)))
     if hint:
         text += "\n\n" + tr("error.fix", hint=plain(shorten_runs(hint)))

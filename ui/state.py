@@ -47,6 +47,15 @@ def tr_error(error: InspectorError) -> str:
     return f"{message} — {hint}" if hint else message
 
 
+def page_hint(error: InspectorError) -> str | None:
+    """Return the hint a web visitor needs where the engine's (for Python and the CLI) names a function, else None.
+
+    One key per audience: `page_hint.<error key>` says what to do in the app, filled with the error's params.
+    """
+    key = f"page_hint.{error.key}" if error.key else ""
+    return t(key, lang(), **error.params) if key and has_message(key, lang()) else None
+
+
 def fixed_tr() -> Callable[..., str]:
     """Return `tr` fixed to the session's language now, for a widget's format_func.
 

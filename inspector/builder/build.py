@@ -27,7 +27,7 @@ from inspector.doctor.diagnose import Diagnosis, FailureSite, PreviousLayer, dia
 from inspector.doctor.fixes import EditKind, Fix, apply_fix
 from inspector.lab.inspection import build_layer, constructor_code
 from inspector.layers.args import ArgValue
-from inspector.layers.network_spec import LayerEntry, NetworkSpec, layer_entry, with_layer
+from inspector.layers.network_spec import LayerEntry, NetworkSpec, layer_entry, layer_names, with_layer
 from inspector.layers.specs import CallStyle, LayerSpec
 
 # Layers whose forward returns (output, state) or (output, weights): the next layer gets output[0].
@@ -122,14 +122,8 @@ def _listed(shape: tuple[int, ...] | None) -> list[int] | None:
 
 
 def module_names(spec: NetworkSpec) -> list[str]:
-    """Return each layer's attribute name in the generated module: conv2d1, relu1, conv2d2, …"""
-    counts: dict[str, int] = {}
-    names = []
-    for entry in spec.layers:
-        base = entry.type.lower()
-        counts[base] = counts.get(base, 0) + 1
-        names.append(f"{base}{counts[base]}")
-    return names
+    """Return each layer's attribute name in the generated module: its own name, else conv2d1, relu1, conv2d2, …"""
+    return layer_names(spec)
 
 
 def layer_code(entry: LayerEntry) -> str:

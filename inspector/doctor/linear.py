@@ -15,6 +15,7 @@ from inspector.core.messages import NONE, Message, msg
 from inspector.doctor.fixes import Fix, insert_layer, set_args, set_input
 from inspector.doctor.registry import FailureSite, Finding, PreviousLayer, at_network_input, diagnoses
 from inspector.doctor.sources import FEATURE_PASS, FEATURE_SOURCES, after, feeding, source_fix
+from inspector.doctor.spatial import padding_keeps_fix
 from inspector.doctor.wording import dims_text, product_text, set_text, shape_text
 
 
@@ -49,6 +50,8 @@ def _linear(site: FailureSite) -> Finding | None:
         for fix in (source_fix(site, wanted, FEATURE_SOURCES, FEATURE_PASS), _pool_fix(site, flatten, wanted))
         if fix
     ]
+    if flatten and (padding_fix := padding_keeps_fix(site, flatten.index, wanted)):
+        fixes.insert(0, padding_fix)  # a new conv without padding=1 is the first thing to suspect
     reason = msg("doctor.linear.reason", takes=takes, weight=weight, shape=shape_text(shape), flatten=made)
     return Finding(reason, takes, tuple(fixes))
 

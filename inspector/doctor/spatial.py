@@ -242,3 +242,39 @@ def _pool(site: FailureSite) -> Finding | None:
 @diagnoses(nn.AdaptiveAvgPool2d)
 def _adaptive_pool(site: FailureSite) -> Finding | None:
     return _missing_dims(site, 2)
+
+
+_SIZE_PASS = (nn.ReLU, nn.GELU, nn.Sigmoid, nn.Tanh, nn.BatchNorm1d, nn.BatchNorm2d, nn.GroupNorm, nn.Dropout)
+
+
+def padding_keeps_fix(site: FailureSite, flatten_index: int, wanted: int) -> Fix | None:
+    """Return the fix a person tries first: padding=(k − 1)/2 on the unpadded conv before Flatten, when
+    keeping its size gives exactly the `wanted` features (a new 3×3 conv added without padding=1).
+    """
+    conv = None
+    for previous in reversed([p for p in site.previous if p.index < flatten_index]):
+        if previous.layer_class in (nn.Conv1d, nn.Conv2d, nn.Conv3d):
+            conv = previous
+            break
+        if previous.layer_class not in _SIZE_PASS:  # pooling or reshaping: the size kept would not arrive
+            return None
+    if conv is None or isinstance(conv.args.get("padding"), str) or len(conv.input_shape) < 2:
+        return None
+    ndim = len(conv.input_shape) - 2
+    stride, padding = _per_axis(conv.args["stride"], ndim), _per_axis(conv.args["padding"], ndim)
+    if any(s != 1 for s in stride) or any(padding):
+        return None
+    kernel, dilation = _per_axis(conv.args["kernel_size"], ndim), _per_axis(conv.args["dilation"], ndim)
+    pads = [same_padding(k, 1, d).padding for k, d in zip(kernel, dilation, strict=True)]
+    if any(p is None for p in pads) or conv.output_shape[1] * math.prod(conv.input_shape[2:]) != wanted:
+        return None
+    value = pads[0] if len(set(pads)) == 1 else tuple(pads)
+    text = msg(
+        "doctor.fix.keep_size_padding",
+        padding=value,
+        index=conv.index,
+        channels=conv.output_shape[1],
+        size="·".join(str(side) for side in conv.input_shape[2:]),
+        features=wanted,
+    )
+    return Fix(text, (set_args(conv.index, padding=value),), f"padding={value}")

@@ -17,6 +17,7 @@ from inspector.core.preflight import Preflight, forward_peak, resident_bytes
 from inspector.core.report import ModelReport
 from inspector.core.shapes import ShapeTree, format_shape_tree, validate_size
 from inspector.core.worked import Worked
+from inspector.lab.outputs import keeps_shape, named_outputs
 from inspector.layers.args import ArgValue, arg_int, normalize_args
 from inspector.layers.formulas import output_formulas, padding_suggestions, parameter_formula, receptive_fields
 from inspector.layers.specs import CallStyle, LayerSpec, get_layer_spec
@@ -64,6 +65,16 @@ class LayerInspection:
     def macs(self) -> int:
         """Return multiply–accumulates: FLOPs / 2."""
         return self.flops // 2
+
+    @property
+    def output_parts(self) -> list[tuple[str, list[int]]]:
+        """Return (torch's name, measured shape) per tensor when the layer returns a tuple, else []."""
+        return named_outputs(get_layer_spec(self.layer_type).layer_class, self.output_shape)
+
+    @property
+    def keeps_shape(self) -> bool:
+        """Return whether torch's output has exactly the input's shape."""
+        return keeps_shape(self.input_shape, self.output_shape)
 
     def to_dict(self) -> dict[str, object]:
         """Return the JSON document of the `layer` command (README, "JSON schema")."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import keyword
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
@@ -38,6 +39,7 @@ class LayerEntry:
 
     type: str
     args: dict[str, ArgValue] = field(default_factory=dict)
+    name: str = ""  # its attribute name, fixed at the first edit so inserting a layer renames no other
 
     @property
     def spec(self) -> LayerSpec:
@@ -46,7 +48,11 @@ class LayerEntry:
 
     def to_dict(self) -> dict[str, object]:
         """Return the JSON form: tuples become lists."""
-        return {"type": self.type, "args": {k: list(v) if isinstance(v, tuple) else v for k, v in self.args.items()}}
+        data: dict[str, object] = {"type": self.type}
+        if self.name:
+            data["name"] = self.name
+        data["args"] = {k: list(v) if isinstance(v, tuple) else v for k, v in self.args.items()}
+        return data
 
 
 @dataclass(frozen=True)
@@ -75,9 +81,11 @@ class NetworkSpec:
             raise InvalidArgumentError("errors_a.layers_not_list", type=type(layers).__name__)
         if len(layers) > MAX_LAYERS:
             raise InvalidArgumentError("errors_a.too_many_layers", count=len(layers), limit=MAX_LAYERS)
+        entries = tuple(_layer(index, raw) for index, raw in enumerate(layers))
+        _check_unique([entry.name for entry in entries if entry.name])
         return cls(
             input_shape=_input_shape(data.get("input_shape")),
-            layers=tuple(_layer(index, raw) for index, raw in enumerate(layers)),
+            layers=entries,
             input_dtype=_input_dtype(data.get("input_dtype", DType.FLOAT32.value)),
         )
 
@@ -138,7 +146,7 @@ def _layer(index: int, raw: object) -> LayerEntry:
     where = f"layers[{index}]"
     if not isinstance(raw, Mapping) or "type" not in raw:
         raise InvalidArgumentError("errors_a.layer_not_object", where=where, value=repr(raw))
-    extra = sorted(set(raw) - {"type", "args"})
+    extra = sorted(set(raw) - {"type", "args", "name"})
     if extra:
         raise InvalidArgumentError("errors_a.layer_unknown_key", where=where, entry=repr(extra[0]))
     args = raw.get("args", {})
@@ -147,7 +155,7 @@ def _layer(index: int, raw: object) -> LayerEntry:
         where = f"{where} ({spec.name})"
         if not isinstance(args, Mapping):
             raise InvalidArgumentError("errors_a.args_not_object", type=type(args).__name__)
-        return LayerEntry(spec.name, normalize_args(spec.args, args, spec.name))
+        return LayerEntry(spec.name, normalize_args(spec.args, args, spec.name), _layer_name(raw.get("name", "")))
     except InspectorError as error:
         raise InvalidArgumentError("errors_a.in_layer", where=where, error=error) from None
 
@@ -158,6 +166,61 @@ def layer_entry(layer_type: str, **args: object) -> LayerEntry:
     return LayerEntry(spec.name, normalize_args(spec.args, args, spec.name))
 
 
+MAX_NAME_CHARS = 64
+
+
+def _layer_name(raw: object) -> str:
+    """Return a layer name from a document: "" (unnamed) or a Python identifier, as the generated code uses it."""
+    if raw == "":
+        return ""
+    if not isinstance(raw, str) or len(raw) > MAX_NAME_CHARS or not raw.isidentifier() or keyword.iskeyword(raw):
+        raise InvalidArgumentError(
+            "builder.bad_layer_name", value=repr(raw)[: MAX_NAME_CHARS + 2], limit=MAX_NAME_CHARS
+        )
+    return raw
+
+
+def _check_unique(names: list[str]) -> None:
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise InvalidArgumentError("builder.duplicate_layer_name", name=name)
+        seen.add(name)
+
+
+def layer_names(spec: NetworkSpec) -> list[str]:
+    """Return each layer's name: its own, else the type and a count (conv2d1, relu1, conv2d2), never a taken one."""
+    taken = {entry.name for entry in spec.layers if entry.name}
+    counts: dict[str, int] = {}
+    names = []
+    for entry in spec.layers:
+        if entry.name:
+            names.append(entry.name)
+            continue
+        base = entry.type.lower()
+        while True:
+            counts[base] = counts.get(base, 0) + 1
+            candidate = f"{base}{counts[base]}"
+            if candidate not in taken:
+                break
+        taken.add(candidate)
+        names.append(candidate)
+    return names
+
+
+def _named(spec: NetworkSpec) -> tuple[LayerEntry, ...]:
+    """Return the layers with their current names written in, so later edits cannot shift them."""
+    return tuple(replace(entry, name=name) for entry, name in zip(spec.layers, layer_names(spec), strict=True))
+
+
+def _fresh_name(layers: tuple[LayerEntry, ...], layer_type: str) -> str:
+    """Return the next unused name for a new layer of `layer_type`: one past the highest number in use."""
+    base = layer_type.lower()
+    names = [entry.name for entry in layers]
+    numbers = [int(name[len(base) :]) for name in names if name.startswith(base) and name[len(base) :].isdigit()]
+    return f"{base}{max(numbers, default=0) + 1}"
+
+
 # Editing: each returns a new spec; the builder page calls these and nothing else changes a spec.
 
 
@@ -166,20 +229,26 @@ def with_layer(spec: NetworkSpec, index: int, entry: LayerEntry) -> NetworkSpec:
     if len(spec.layers) >= MAX_LAYERS:
         raise InvalidArgumentError("errors_a.layers_full", limit=MAX_LAYERS)
     index = _position(spec, index, allow_end=True)
-    return replace(spec, layers=(*spec.layers[:index], entry, *spec.layers[index:]))
+    layers = _named(spec)
+    if not entry.name or entry.name in {layer.name for layer in layers}:
+        entry = replace(entry, name=_fresh_name(layers, entry.type))
+    return replace(spec, layers=(*layers[:index], entry, *layers[index:]))
 
 
 def without_layer(spec: NetworkSpec, index: int) -> NetworkSpec:
     """Return `spec` without layer `index`."""
     index = _position(spec, index)
-    return replace(spec, layers=spec.layers[:index] + spec.layers[index + 1 :])
+    layers = _named(spec)
+    return replace(spec, layers=layers[:index] + layers[index + 1 :])
 
 
 def with_layer_moved(spec: NetworkSpec, index: int, offset: int) -> NetworkSpec:
     """Return `spec` with layer `index` moved by `offset` places (clamped to the ends)."""
     index = _position(spec, index)
     target = min(max(index + offset, 0), len(spec.layers) - 1)
-    layers = list(spec.layers)
+    if target == index:  # clamped at an end: nothing moves
+        return spec
+    layers = list(_named(spec))
     layers.insert(target, layers.pop(index))
     return replace(spec, layers=tuple(layers))
 
@@ -193,7 +262,7 @@ def with_args(spec: NetworkSpec, index: int, changes: Mapping[str, object]) -> N
     except InspectorError as error:
         raise InvalidArgumentError("errors_a.in_layer", where=f"layers[{index}] ({entry.type})", error=error) from None
     layers = list(spec.layers)
-    layers[index] = LayerEntry(entry.type, args)
+    layers[index] = replace(entry, args=args)
     return replace(spec, layers=tuple(layers))
 
 

@@ -68,7 +68,7 @@ def render_code(spec: NetworkSpec, result: BuildResult | None) -> None:
     except InspectorError as error:  # nn.Sequential cannot hold a layer that takes or returns several tensors
         st.info(tr("builder.sequential_unavailable", reason=plain(error)))
         code = generate_code(spec, CodeStyle.MODULE, result)
-    st.code(code, language="python")
+    st.code(code, language="python", wrap_lines=True)  # a narrow column must not cut a long line
     st.download_button(
         tr("builder.download_code"), code, file_name="network.py", mime="text/x-python", key="builder.download_code"
     )

@@ -184,7 +184,12 @@ def render_layer(index: int, entry: LayerEntry, step: LayerStep | None, result: 
             help=tr("builder.down"),
         )
         remove.button(
-            "✕", key=widget_key(index, "remove"), on_click=edit, args=(without_layer, index), help=tr("builder.remove")
+            "",
+            icon=":material/close:",
+            key=widget_key(index, "remove"),
+            on_click=edit,
+            args=(without_layer, index),
+            help=tr("builder.remove"),
         )
         if step is not None and step.status is StepStatus.FAILED and result is not None and result.diagnosis:
             render_diagnosis(result.diagnosis)

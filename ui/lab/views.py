@@ -8,6 +8,8 @@ import streamlit as st
 from inspector.core.shapes import format_shape_tree
 from inspector.core.units import group_thousands, si
 from inspector.lab.inspection import LayerInspection
+from inspector.lab.keep_size import keep_size
+from inspector.layers.specs import get_layer_spec
 from ui.arg_widgets import arg_key
 from ui.state import plain, tr, tr_or, tr_text
 
@@ -83,7 +85,18 @@ def render_output_size(result: LayerInspection) -> None:
     elif result.formulas_match is False:
         st.error(tr("lab.mismatch", shape=shape))
     elif not result.output_formulas and not result.matmul:
+        _render_measured_only(result, shape)
+
+
+def _render_measured_only(result: LayerInspection, shape: str) -> None:
+    """Say what torch's output is for a layer without a size formula: kept, changed, or a tuple, labelled."""
+    if result.output_parts:
+        listed = "\n".join(f"- `{name}`: {format_shape_tree(part)}" for name, part in result.output_parts)
+        st.markdown(tr("lab.tuple_outputs", count=len(result.output_parts)) + "\n" + listed)
+    elif result.keeps_shape:
         st.caption(tr("lab.no_formula", shape=shape))
+    else:
+        st.caption(tr("lab.changes_shape", input=format_shape_tree(result.input_shape), shape=shape))
 
 
 def render_parameters(result: LayerInspection) -> None:
@@ -116,17 +129,22 @@ def _apply_padding(layer: str, padding: list[int]) -> None:
 
 
 def render_keep_size(result: LayerInspection, axes: tuple[str, ...]) -> None:
-    """Show the padding that keeps each spatial size, with a button that applies it."""
-    if not result.padding_suggestions:
+    """Show, axis by axis, the padding that keeps the size (or why none does), with a button that applies it."""
+    spec = get_layer_spec(result.layer_type)
+    rows = keep_size(spec.layer_class, result.args, result.input_shape, result.input_dims[-spec.spatial_ndim :])
+    if not rows:
         return
     st.subheader(tr("lab.keep_heading"), help=tr("lab.keep_help"))
-    for solution in result.padding_suggestions:
-        icon = "✓" if solution["possible"] else "✗"
-        st.markdown(f"{icon} `{tr_text(solution['reason'])}`")
-    paddings = [s["padding"] for s in result.padding_suggestions]
+    for row in rows:
+        mark = ":green[:material/check_circle:]" if row.possible else ":red[:material/block:]"
+        lines = [plain(tr_text(step.text)) + (f" `{step.formula}`" if step.formula else "") for step in row.steps]
+        with st.container(key=f"lab-keep-{row.axis}"):
+            st.markdown(f"{mark} " + "  \n".join(lines))
+    paddings = [row.padding for row in rows]
     if all(p is not None for p in paddings) and list(paddings) != _current_padding(result, len(axes)):
+        label = "lab.apply_padding" if all(row.possible for row in rows) else "lab.apply_nearest_padding"
         st.button(
-            tr("lab.apply_padding", padding=format_shape_tree(paddings)),
+            tr(label, padding=format_shape_tree(paddings)),
             on_click=_apply_padding,
             args=(result.layer_type, paddings),
             key="lab.apply_padding",

@@ -1,0 +1,158 @@
+"""Issue #15 part B, "say only what is true": the Layer Lab and Model Builder say what torch does, in both languages.
+
+Each claim is checked against torch itself: the layer's real output, the real network built from the spec.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+from torch import nn
+
+from inspector.builder.build import build_network, module_names, propagate
+from inspector.builder.templates import lenet5_spec
+from inspector.doctor.fixes import apply_fix
+from inspector.lab.inspection import inspect_layer
+from inspector.lab.keep_size import keep_size
+from inspector.layers.network_spec import NetworkSpec, layer_entry, with_layer
+
+ROOT = Path(__file__).resolve().parent.parent
+LAB = ROOT / "app_pages" / "lab.py"
+BUILDER = ROOT / "app_pages" / "builder.py"
+
+
+def open_page(monkeypatch, page: Path, query: dict[str, str]) -> AppTest:
+    monkeypatch.syspath_prepend(str(ROOT))  # the script imports inspector/ and ui/
+    app = AppTest.from_file(str(page), default_timeout=120)
+    app.session_state["device"] = "meta"
+    app.session_state["lang"] = query.pop("lang", "en")  # app.py's sidebar sets it; a page alone reads it
+    app.query_params.update(query)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def page_text(app: AppTest) -> str:
+    parts = [e.value for e in (*app.markdown, *app.caption, *app.error, *app.success, *app.info)]
+    return "\n".join(str(p) for p in parts).replace("\\", "")
+
+
+# ── Layer Lab: what the output is ────────────────────────────────────────────────────────────────
+
+
+def test_tuple_outputs_are_labelled_with_torchs_own_shapes() -> None:
+    lstm = nn.LSTM(10, 20)
+    output, (h_n, c_n) = lstm(torch.zeros(5, 1, 10))
+    result = inspect_layer("LSTM", {"input_size": 10, "hidden_size": 20}, (5, 1, 10), device="cpu")
+    expected = [("output", list(output.shape)), ("h_n", list(h_n.shape)), ("c_n", list(c_n.shape))]
+    assert result.output_parts == expected
+    attention = nn.MultiheadAttention(64, 8)
+    x = torch.zeros(10, 1, 64)
+    attn_output, attn_weights = attention(x, x, x)
+    result = inspect_layer("MultiheadAttention", {"embed_dim": 64, "num_heads": 8}, [(10, 1, 64)] * 3, device="cpu")
+    assert result.output_parts == [("attn_output", list(attn_output.shape)), ("attn_weights", list(attn_weights.shape))]
+    assert inspect_layer("ReLU", device="cpu").output_parts == []  # one tensor: nothing to label
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+@pytest.mark.parametrize("layer", ["Flatten", "LSTM", "MultiheadAttention"])
+def test_layers_that_change_the_layout_do_not_claim_to_keep_it(monkeypatch, layer: str, lang: str) -> None:
+    text = page_text(open_page(monkeypatch, LAB, {"layer": layer, "lang": lang}))
+    assert "keeps the shape" not in text and "keeps the layout" not in text
+    assert "保持输入的形状" not in text and "保持输入的布局" not in text
+    if layer == "LSTM":
+        assert "`h_n`" in text and "`c_n`" in text  # each tensor of (output, (h_n, c_n)) named
+    if layer == "Flatten":  # (1, 3, 8, 8) in, 3·8·8 = 192 features out
+        assert ("changes the shape" if lang == "en" else "改变形状") in text and "(1, 192)" in text
+
+
+def test_relu_still_says_it_keeps_the_shape(monkeypatch) -> None:
+    assert "keeps the shape of its input" in page_text(open_page(monkeypatch, LAB, {"layer": "ReLU"}))
+
+
+# ── Layer Lab: keeping the size ──────────────────────────────────────────────────────────────────
+
+
+def test_keep_size_at_stride_two_is_not_possible_and_names_each_axis() -> None:
+    result = inspect_layer("Conv2d", {"kernel_size": 3, "stride": 2}, (1, 1, 8, 9), device="cpu")
+    rows = keep_size(nn.Conv2d, result.args, result.input_shape, result.input_dims[-2:])
+    assert [row.axis for row in rows] == ["H", "W"] and not any(row.possible for row in rows)
+    width = rows[1]
+    assert "W_in" in str(width.steps[0].text) and "H_in" not in "".join(str(s.text) + s.formula for s in width.steps)
+    # the nearest padding really gives ⌈H/2⌉ = ⌈8/2⌉ = 4 and ⌈W/2⌉ = ⌈9/2⌉ = 5
+    nearest = nn.Conv2d(1, 1, 3, stride=2, padding=(rows[0].padding, width.padding))(torch.zeros(1, 1, 8, 9))
+    assert nearest.shape[-2:] == (math.ceil(8 / 2), math.ceil(9 / 2))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_keep_size_section_marks_stride_two_as_not_possible(monkeypatch, lang: str) -> None:
+    app = open_page(monkeypatch, LAB, {"layer": "Conv2d", "stride": "2", "lang": lang})
+    for axis in ("H", "W"):
+        line = app.get_by_key(f"lab-keep-{axis}").markdown[0].value
+        assert line.startswith(":red[:material/block:]") and "✓" not in line
+        assert f"{axis}\\_in" in line and "`⌊(" in line  # words as text, the formula in a code span
+    assert "W\\_in" not in app.get_by_key("lab-keep-H").markdown[0].value
+
+
+def test_keep_size_at_stride_one_is_possible_and_its_padding_keeps_torchs_size() -> None:
+    result = inspect_layer("Conv2d", {"kernel_size": 5}, (1, 1, 8, 8), device="cpu")
+    rows = keep_size(nn.Conv2d, result.args, result.input_shape, result.input_dims[-2:])
+    assert all(row.possible for row in rows)
+    kept = nn.Conv2d(1, 1, 5, padding=(rows[0].padding, rows[1].padding))(torch.zeros(1, 1, 8, 8))
+    assert kept.shape == (1, 1, 8, 8)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_same_with_stride_tells_a_web_visitor_what_to_do_in_the_app(monkeypatch, lang: str) -> None:
+    with pytest.raises(ValueError, match="strided"):  # torch refuses it too
+        nn.Conv2d(1, 1, 3, stride=2, padding="same")
+    app = open_page(monkeypatch, LAB, {"layer": "Conv2d", "stride": "2", "padding": "same", "lang": lang})
+    errors = "\n".join(e.value for e in app.error)
+    assert errors and "same_padding" not in errors and "()" not in errors
+    assert ("Keep the size" if lang == "en" else "保持尺寸不变") in errors
+
+
+# ── Model Builder ────────────────────────────────────────────────────────────────────────────────
+
+
+def test_inserting_a_layer_renames_no_other_layer() -> None:
+    spec = lenet5_spec()
+    before = module_names(spec)
+    grown = with_layer(spec, 0, layer_entry("Conv2d", in_channels=1, out_channels=1, kernel_size=1))
+    after = module_names(grown)
+    assert after[1:] == before and after[0] not in before
+    model = build_network(NetworkSpec.from_json(grown.to_json()))  # names survive the JSON round trip
+    assert [name for name, _ in model.named_children()] == after
+
+
+def test_remove_button_is_an_icon_and_the_code_wraps(monkeypatch) -> None:
+    app = open_page(monkeypatch, BUILDER, {})
+    removes = [b for b in app.button if str(b.key).endswith(".remove")]
+    assert removes and all(b.proto.icon == ":material/close:" and "✕" not in b.label for b in removes)
+    assert all(block.proto.wrap_lines for block in app.code)
+
+
+def test_doctor_offers_padding_one_on_a_new_three_by_three_conv() -> None:
+    # a 3×3 conv added without padding: 8·26·26 features reach a Linear made for 8·28·28 = 6272
+    spec = NetworkSpec(
+        (1, 1, 28, 28),
+        (
+            layer_entry("Conv2d", in_channels=1, out_channels=8, kernel_size=3),
+            layer_entry("ReLU"),
+            layer_entry("Flatten"),
+            layer_entry("Linear", in_features=8 * 28 * 28, out_features=10),
+        ),
+    )
+    with pytest.raises(RuntimeError):
+        build_network(spec)(torch.zeros(1, 1, 28, 28))
+    diagnosis = propagate(spec, "cpu", "float32").diagnosis
+    assert diagnosis is not None
+    first = diagnosis.fixes[0]
+    assert "padding=1" in str(first.description)
+    fixed = apply_fix(spec, first)
+    output = build_network(fixed)(torch.zeros(1, 1, 28, 28))
+    assert output.shape == (1, 10) and fixed.layers[0].args["padding"] == 1
