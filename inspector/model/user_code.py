@@ -1,7 +1,8 @@
 """A model definition given as text (the app's code box): loaded like `path/to/file.py:Class`, then inspected.
 
 The text runs as Python, so the app calls these only in a worker process (`core.sandbox.run_limited`,
-with its memory cap and deadline) and only where the server was started with INSPECTOR_ALLOW_CODE=1.
+with its memory cap and deadline) and only after `check_code_allowed` passed in the server (started
+with INSPECTOR_ALLOW_CODE=1).
 The text goes to a private temporary file that is removed as soon as the class is loaded.
 """
 
@@ -28,6 +29,13 @@ def code_allowed() -> bool:
     return os.environ.get(ALLOW_CODE_ENV, "").strip() == "1"
 
 
+def check_code_allowed() -> None:
+    """Raise unless this server runs visitors' code. Asked in the server, whose environment decides: a
+    worker comes from a forkserver started earlier, with the environment of that moment."""
+    if not code_allowed():
+        raise InvalidArgumentError("sources.code_off", env=ALLOW_CODE_ENV)
+
+
 def code_source(
     code: str,
     class_name: str,
@@ -36,8 +44,6 @@ def code_source(
     input_dtype: str | None = None,
 ) -> ModelSource:
     """Return the class `class_name` defined by `code` as a model source, labelled by the class's name."""
-    if not code_allowed():
-        raise InvalidArgumentError("sources.code_off", env=ALLOW_CODE_ENV)
     if len(code) > MAX_CODE_CHARS:
         raise InvalidArgumentError("sources.code_too_long", size=len(code), limit=MAX_CODE_CHARS)
     if not class_name.isidentifier():

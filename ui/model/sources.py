@@ -28,7 +28,7 @@ from inspector.model.sources import (
     parameter_count,
     source_graph,
 )
-from inspector.model.user_code import ALLOW_CODE_ENV, code_allowed, code_graph_dot, inspect_code
+from inspector.model.user_code import ALLOW_CODE_ENV, check_code_allowed, code_allowed, code_graph_dot, inspect_code
 from ui.cache import Options
 from ui.errors import attempt
 from ui.query import init_choice, url_value
@@ -219,6 +219,7 @@ def _dtype_for_input(choice: CodeChoice) -> str | None:
 def code_report(choice: CodeChoice, device: str, dtype: str) -> ModelReport:
     """Return the report of the pasted model, computed in a worker process under its limits (cached)."""
     size, kind = choice.input_size, _dtype_for_input(choice)
+    check_code_allowed()  # the server's own environment decides, not the worker's
     return run_limited(inspect_code, choice.code, choice.class_name, {}, size, kind, device, dtype)
 
 
@@ -226,6 +227,7 @@ def code_report(choice: CodeChoice, device: str, dtype: str) -> ModelReport:
 def code_graph(choice: CodeChoice, depth: int, lang: str) -> str:
     """Return the DOT text of the pasted model's graph, traced on meta in a worker process (cached)."""
     size, kind = choice.input_size, _dtype_for_input(choice)
+    check_code_allowed()  # the server's own environment decides, not the worker's
     return run_limited(code_graph_dot, choice.code, choice.class_name, {}, size, kind, depth, lang)
 
 
