@@ -95,7 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     languages = available_languages()
     lang_help = f"language of the readable output: {' or '.join(languages)} (default {DEFAULT_LANG}); JSON in English"
     parser.add_argument("--lang", choices=languages, default=DEFAULT_LANG, help=lang_help)
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    # Not required: `python -m inspector` alone names the commands instead of argparse's bare error.
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
     for name, text in (
         ("zoo", "list the zoo models"),
         ("devices", "list the devices this process can use"),
@@ -109,8 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--mode", default="eval", help="eval (default) or train")
     _common(model, depth=True)
     _model_source_flags(model)
-    layer = commands.add_parser("layer", help="build one torch layer: layer Conv2d --in-channels 3 --kernel-size 5,3")
-    layer.add_argument("type")
+    layer_help = "build one torch layer: layer Conv2d --in-channels 3 --kernel-size 5,3"
+    layer = commands.add_parser("layer", help=layer_help, add_help=False)  # --help lists the layer's own flags
+    layer.add_argument("type", nargs="?")
+    layer.add_argument("-h", "--help", action="store_true", help="show the flags of this layer type and exit")
     _common(layer)
     for module_name in EXTRA_COMMANDS:
         importlib.import_module(module_name).add_command(commands)
@@ -119,13 +122,52 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _layer_args(layer_type: str, extra: list[str]) -> dict[str, str]:
+def _layer_parser(layer_type: str, lang: str = DEFAULT_LANG) -> _Parser:
+    """Return the parser of one layer type's own flags, each with its help and default."""
     spec = get_layer_spec(layer_type)
     parser = _Parser(prog=f"python -m inspector layer {spec.name}", add_help=False)
     for arg in spec.args:
-        parser.add_argument(arg.flag, dest=arg.name, default=None)
-    given = vars(parser.parse_args(extra))
-    return {name: value for name, value in given.items() if value is not None}
+        text = t_or(f"args.{arg.name}.help", lang, arg.help)
+        default = t("cli.hints.default", lang, default=_default(arg))
+        parser.add_argument(arg.flag, dest=arg.name, default=None, metavar=arg.name.upper(), help=f"{text}{default}")
+    return parser
+
+
+def _layer_args(layer_type: str, extra: list[str], input_size: str | None = None) -> dict[str, str]:
+    given, unknown = _layer_parser(layer_type).parse_known_args(extra)
+    if unknown:
+        _unrecognized(unknown, input_size)
+    return {name: value for name, value in vars(given).items() if value is not None}
+
+
+def _layer_help(parser: argparse.ArgumentParser, layer_type: str | None, lang: str) -> str:
+    """Return `layer TYPE --help`: the layer's own flags with their defaults, then the common ones."""
+    common = parser.format_help()
+    if layer_type is None:
+        return f"{common}\n{t('cli.hints.layer_types', lang, types=', '.join(LAYERS))}"
+    own = _layer_parser(layer_type, lang).format_help().partition("\n\n")[2]  # without its usage block
+    own = own.partition("\n")[2].rstrip() if own.startswith("options:") else own.rstrip()
+    heading = t("cli.hints.layer_flags", lang, layer=get_layer_spec(layer_type).name)
+    return f"{heading}\n{own or t('cli.hints.no_flags', lang)}\n\n{common}"
+
+
+def _no_command(parser: argparse.ArgumentParser) -> InvalidArgumentError:
+    """Return the error for `python -m inspector` alone: it names every command, in one line."""
+    actions = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+    return InvalidArgumentError("cli.no_command", commands=", ".join(actions[0].choices))
+
+
+def _unrecognized(extra: list[str], input_size: str | None) -> NoReturn:
+    """Raise for arguments no parser took, with the likely fix: hyphens in flags, commas in sizes."""
+    for item in extra:
+        flag = item.partition("=")[0]
+        if flag.startswith("--") and "_" in flag:
+            raise InvalidArgumentError("cli.underscore_flag", flag=flag, hyphen=flag.replace("_", "-"))
+    numbers = [item for item in extra if item.isdigit()]
+    if input_size is not None and numbers and input_size.isdigit():
+        raise InvalidArgumentError("cli.spaced_size", given=" ".join([input_size, *numbers]),
+                                   fixed=",".join([input_size, *numbers]))  # fmt: skip
+    raise _UsageError(f"python -m inspector: unrecognized arguments: {' '.join(extra)}")
 
 
 def _print(text: str) -> None:
@@ -189,8 +231,10 @@ def run(argv: Sequence[str]) -> str:
     """Return the output of the command `argv`; raises InspectorError or _UsageError for user errors."""
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
+    if args.command is None:
+        raise _no_command(parser)
     if args.command != "layer" and extra:
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        _unrecognized(extra, getattr(args, "input_size", None))
     if hasattr(args, "handler"):
         return args.handler(args)
     if args.command in ("zoo", "devices", "layers"):
@@ -201,7 +245,12 @@ def run(argv: Sequence[str]) -> str:
             parser.error("--depth must be 0 or more")
         report = _inspect_named(args, _sizes(args.input_size))
         return render_report(report, output_format, args.depth, args.lang)
-    result = inspect_layer(args.type, _layer_args(args.type, extra), _sizes(args.input_size), args.device, args.dtype)
+    if args.help:
+        return _layer_help(parser._subparsers._group_actions[0].choices["layer"], args.type, args.lang)
+    if args.type is None:
+        parser.error("layer: the following arguments are required: type")
+    layer_args = _layer_args(args.type, extra, args.input_size)
+    result = inspect_layer(args.type, layer_args, _sizes(args.input_size), args.device, args.dtype)
     return render_layer(result, output_format, args.lang)
 
 

@@ -66,6 +66,9 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
         torch.device(text)
     except RuntimeError:
         raise DeviceUnavailableError("not_a_device", device=repr(text), choices=", ".join(names)) from None
+    if text.startswith("cuda") and torch.version.cuda is None:  # no driver or GPU could help this torch
+        release = torch.__version__.split("+")[0]
+        raise DeviceUnavailableError("core.cpu_build", device=repr(text), version=torch.__version__, release=release)
     visible = cuda_visible_devices()
     where = f" (CUDA_VISIBLE_DEVICES={visible!r})" if visible is not None else ""
     raise DeviceUnavailableError("device_unavailable", device=repr(text), where=where, choices=", ".join(names))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 from collections.abc import Callable, Mapping
+from difflib import get_close_matches
 from typing import cast
 
 import torch
@@ -28,6 +29,9 @@ def get_zoo_entry(name: str) -> ZooEntry:
     """Return the zoo entry `name`, or raise listing the zoo."""
     if isinstance(name, str) and name.strip().lower() in ZOO:
         return ZOO[name.strip().lower()]
+    close = get_close_matches(name.strip().lower(), list(ZOO), n=3, cutoff=0.6) if isinstance(name, str) else []
+    if close:  # a guess when one is close (resnt18 → resnet18), else the whole zoo
+        raise UnknownNameError("model.unknown_close", name=repr(name), choices=", ".join(close))
     raise UnknownNameError("unknown_model", name=repr(name), choices=", ".join(ZOO))
 
 
