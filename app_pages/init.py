@@ -3,30 +3,39 @@
 import streamlit as st
 
 from inspector.init.charts import DepthMetric, depth_figure, histogram_figure
-from inspector.init.models import DEEP_MODELS, model_names
+from inspector.init.models import DEEP_MODELS, model_names, nonlinearity_for
 from inspector.init.report import InitComparison, compare_with_default
 from inspector.init.schemes import SCHEMES, BiasInit, FanMode, InitScheme, Nonlinearity
+from models import ZOO
 from models.deep import ActivationFunction
-from ui.errors import attempt
-from ui.state import fixed_tr, lang, plain, tr, tr_text
+from ui.errors import attempt, show_problems
+from ui.query import changed_settings, init_choice, init_whole_number, write_url
+from ui.state import fixed_tr, fixed_tr_or, lang, plain, tr, tr_text
 
 CHOICES = {"mode": list(FanMode), "nonlinearity": list(Nonlinearity)}
 AUTO = "auto"  # no --bias: zeros, or PyTorch's default under the default scheme
-st.session_state.setdefault("init_model", "deep_mlp")
-st.session_state.setdefault("init_scheme", InitScheme.KAIMING_NORMAL.value)
-for key, value in {
-    "depth": 20,
-    "width": 256,
-    "channels": 16,
-    "activation": "relu",
-    "bias": AUTO,
-    "seed": 0,
-    "batch": 16,
-}.items():
-    st.session_state.setdefault(f"init_{key}", value)
+DEFAULTS: dict[str, object] = {"model": "deep_mlp", "scheme": InitScheme.KAIMING_NORMAL.value, "activation": "relu"}
+DEFAULTS |= {"bias": AUTO, "depth": 20, "width": 256, "channels": 16, "seed": 0, "batch": 16}
+WHOLE = {"depth": (1, 100), "width": (1, 1024), "channels": (1, 1024), "seed": (0, 2**31 - 1), "batch": (1, 256)}
+problems: list[str] = []
+named = {"model": model_names(skip_families=("transformer",)), "scheme": [str(s) for s in InitScheme]}
+named |= {"activation": [str(a) for a in ActivationFunction], "bias": [AUTO, *(str(b) for b in BiasInit)]}
+for name, options in named.items():  # a link opens the exploration it was copied from
+    init_choice(f"init_{name}", name, options, str(DEFAULTS[name]), problems)
+for name, (low, high) in WHOLE.items():
+    init_whole_number(f"init_{name}", name, int(DEFAULTS[name]), low, high, problems)
 for scheme, info in SCHEMES.items():  # one widget per scheme and argument: each keeps torch's defaults
     for name, default in info.arguments:
+        if name == "nonlinearity":  # except the gain, which follows the network's activation
+            default = nonlinearity_for(st.session_state["init_activation"])
         st.session_state.setdefault(f"init_{scheme}_{name}", 0.1 if default is None else default)
+
+
+def follow_activation() -> None:
+    """Set every scheme's `nonlinearity` to the gain of the activation just chosen."""
+    for scheme, info in SCHEMES.items():
+        if any(name == "nonlinearity" for name, _ in info.arguments):
+            st.session_state[f"init_{scheme}_nonlinearity"] = nonlinearity_for(st.session_state["init_activation"])
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -40,19 +49,29 @@ def explore(
 
 st.title(tr("init.title"))
 st.caption(tr("init.intro"))
+show_problems(problems)
 left, right = st.columns(2)
 with left:
+    tr_now, tr_or_now = fixed_tr(), fixed_tr_or()  # format_func runs again outside the session in AppTest
     model = st.selectbox(
-        tr("init.model"), model_names(skip_families=("transformer",)), key="init_model", help=tr("init.model_help")
+        tr("init.model"),
+        model_names(skip_families=("transformer",)),
+        key="init_model",
+        help=tr("init.model_help"),
+        format_func=lambda name, tr=tr_now, tr_or=tr_or_now: (
+            tr_or(f"zoo.{name}.title", ZOO[name].title) if name in ZOO else tr(f"init_model.{name}")
+        ),
     )
     options = {}
     if model in DEEP_MODELS:
         width_name = "width" if model == "deep_mlp" else "channels"
-        options["depth"] = st.number_input(tr("init.depth"), 1, 100, key="init_depth")
-        options[width_name] = st.number_input(tr(f"init.{width_name}"), 1, 1024, key=f"init_{width_name}")
-        options["activation"] = st.selectbox(tr("init.activation"), list(ActivationFunction), key="init_activation")
-    batch = st.number_input(tr("init.batch"), 1, 256, key="init_batch")
-    seed = st.number_input(tr("init.seed"), 0, 2**31 - 1, key="init_seed")
+        options["depth"] = st.number_input(tr("init.depth"), *WHOLE["depth"], key="init_depth")
+        options[width_name] = st.number_input(tr(f"init.{width_name}"), *WHOLE[width_name], key=f"init_{width_name}")
+        options["activation"] = st.selectbox(
+            tr("init.activation"), list(ActivationFunction), key="init_activation", on_change=follow_activation
+        )
+    batch = st.number_input(tr("init.batch"), *WHOLE["batch"], key="init_batch")
+    seed = st.number_input(tr("init.seed"), *WHOLE["seed"], key="init_seed")
 with right:
     scheme = st.selectbox(tr("init.scheme"), list(InitScheme), key="init_scheme", help=tr("init.scheme_help"))
     arguments = {}
@@ -62,13 +81,16 @@ with right:
             arguments[name] = st.selectbox(name, CHOICES[name], key=key)
         else:
             arguments[name] = st.number_input(name, key=key, format="%g", step=0.01)
-    tr_now = fixed_tr()  # format_func runs again outside the session in AppTest
     bias = st.selectbox(
         tr("init.bias"),
         [AUTO, *BiasInit],
         key="init_bias",
         format_func=lambda value, tr=tr_now: tr(f"init.bias_{value}"),
     )
+
+settings = {"model": model, "scheme": scheme, "bias": bias, "seed": int(seed), "batch": int(batch)}
+settings |= {name: int(value) if isinstance(value, int) else value for name, value in options.items()}
+write_url(changed_settings(settings, DEFAULTS))  # before a failed run stops the script
 
 result = attempt(
     explore,

@@ -1,6 +1,7 @@
 """Training planner: memory by part, the largest batch for a budget, and real measured training steps."""
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from inspector.core.devices import available_devices, cuda_visible_devices
 from inspector.core.shapes import parse_sizes
@@ -12,9 +13,11 @@ from inspector.planner.largest_batch import BUDGET_PRESETS, BatchSearch, largest
 from inspector.planner.placement import visible_gpus
 from inspector.planner.train_step import measure_training_step
 from models import ZOO
-from ui.errors import attempt
-from ui.state import lang, plain, tr, tr_text
+from ui.errors import attempt, show_problems
+from ui.query import changed_settings, init_choice, init_whole_number, url_value, write_url
+from ui.state import fixed_tr, fixed_tr_or, lang, plain, tr, tr_text
 
+PROGRESS = "planner_progress"
 DEVICES = [info.name for info in available_devices() if info.name != "meta"]  # a real step needs memory
 DEFAULTS = {
     "model": "resnet18",
@@ -33,6 +36,23 @@ DEFAULTS = {
     "misplace": False,
     "stop": False,
 }
+CHOICES = {"model": list(ZOO), "precision": list(Precision), "optimizer": list(OptimizerName), "loss": list(LossName)}
+WHOLE = {
+    "batch": (1, MAX_BATCH_SIZE),
+    "steps": (1, 10_000),
+    "warmup": (0, 1_000),
+    "dataset": (1, 10**12),
+    "epochs": (1, 100_000),
+}
+TEXTS = ("sample", "budget")  # parsed by the engine, which says what is wrong with a bad one
+problems: list[str] = []
+for name, options in CHOICES.items():  # a link opens the plan it was copied from
+    init_choice(f"planner_{name}", name, [str(option) for option in options], str(DEFAULTS[name]), problems)
+for name, (low, high) in WHOLE.items():
+    init_whole_number(f"planner_{name}", name, int(DEFAULTS[name]), low, high, problems)
+for name in TEXTS:
+    if f"planner_{name}" not in st.session_state and (raw := url_value(name)) is not None:
+        st.session_state[f"planner_{name}"] = raw
 for name, value in DEFAULTS.items():
     st.session_state.setdefault(f"planner_{name}", value)
 
@@ -47,23 +67,50 @@ def plan(
     return estimate, largest_batch_size(model, size, budget, device=device, **kwargs)
 
 
+def show_progress(bar: DeltaGenerator, done: int, total: int) -> None:
+    """Move the bar, and remember how far the run got: Stop reruns the page and ends this run mid-step."""
+    st.session_state[PROGRESS] = (done, total)
+    bar.progress(done / total, text=tr("planner.progress", done=done, total=total))
+
+
 def use_preset() -> None:
     st.session_state["planner_budget"] = st.session_state["planner_preset"]
 
 
 st.title(tr("planner.title"))
 st.caption(tr("planner.intro"))
+show_problems(problems)
 left, right = st.columns([1, 2])
 with left:
-    model = st.selectbox(tr("planner.model"), list(ZOO), key="planner_model")
+    tr_now, tr_or_now = fixed_tr(), fixed_tr_or()  # format_func runs again outside the session in AppTest
+    model = st.selectbox(
+        tr("planner.model"),
+        list(ZOO),
+        key="planner_model",
+        format_func=lambda name, tr_or=tr_or_now: tr_or(f"zoo.{name}.title", ZOO[name].title),
+    )
     sample = st.text_input(tr("planner.sample"), key="planner_sample", help=tr("planner.sample_help"))
-    batch = st.number_input(tr("planner.batch"), 1, MAX_BATCH_SIZE, key="planner_batch")
+    batch = st.number_input(tr("planner.batch"), *WHOLE["batch"], key="planner_batch")
     choices = (
         st.selectbox(
-            tr("planner.precision"), list(Precision), key="planner_precision", help=tr("planner.precision_help")
+            tr("planner.precision"),
+            list(Precision),
+            key="planner_precision",
+            help=tr("planner.precision_help"),
+            format_func=lambda value, tr=tr_now: tr(f"planner_choice.precision.{value}"),
         ),
-        st.selectbox(tr("planner.optimizer"), list(OptimizerName), key="planner_optimizer"),
-        st.selectbox(tr("planner.loss"), list(LossName), key="planner_loss"),
+        st.selectbox(
+            tr("planner.optimizer"),
+            list(OptimizerName),
+            key="planner_optimizer",
+            format_func=lambda value, tr=tr_now: tr(f"planner_choice.optimizer.{value}"),
+        ),
+        st.selectbox(
+            tr("planner.loss"),
+            list(LossName),
+            key="planner_loss",
+            format_func=lambda value, tr=tr_now: tr(f"planner_choice.loss.{value}"),
+        ),
     )
     st.radio(
         tr("planner.presets"),
@@ -75,24 +122,33 @@ with left:
     )
     budget = st.text_input(tr("planner.budget"), key="planner_budget", help=tr("planner.budget_help"))
     device = st.selectbox(tr("planner.device"), DEVICES, key="planner_device", help=tr("planner.device_help"))
-    steps = st.number_input(tr("planner.steps"), 1, 10_000, key="planner_steps")
-    warmup = st.number_input(tr("planner.warmup"), 0, 1_000, key="planner_warmup")
+    steps = st.number_input(tr("planner.steps"), *WHOLE["steps"], key="planner_steps")
+    warmup = st.number_input(tr("planner.warmup"), *WHOLE["warmup"], key="planner_warmup")
     lr = st.number_input(tr("planner.lr"), 1e-8, 10.0, key="planner_lr", format="%g")
-    dataset = st.number_input(tr("planner.dataset"), 1, 10**12, key="planner_dataset")
-    epochs = st.number_input(tr("planner.epochs"), 1, 100_000, key="planner_epochs")
+    dataset = st.number_input(tr("planner.dataset"), *WHOLE["dataset"], key="planner_dataset")
+    epochs = st.number_input(tr("planner.epochs"), *WHOLE["epochs"], key="planner_epochs")
     misplace = st.toggle(tr("planner.misplace"), key="planner_misplace", help=tr("planner.misplace_help"))
     run = st.button(tr("planner.run"), type="primary", key="planner_run")
     st.button(
         tr("planner.stop"), key="planner_stop_button", on_click=lambda: st.session_state.update(planner_stop=True)
     )
 
+settings = {"model": model, "sample": sample, "batch": int(batch), "budget": budget, "steps": int(steps)}
+settings |= {"warmup": int(warmup), "dataset": int(dataset), "epochs": int(epochs)}
+settings |= dict(zip(("precision", "optimizer", "loss"), (str(choice) for choice in choices), strict=True))
+write_url(changed_settings(settings, DEFAULTS))  # before the right column, which may stop the script
+
 with right:
     planned = attempt(plan, model, sample, int(batch), choices, budget, device)
     if planned is None:
         st.stop()
     estimate, search = planned
+    stopped_at = st.session_state.pop(PROGRESS, None)  # left by a run that Stop interrupted mid-way
+    if stopped_at is not None and not run:
+        st.warning(tr("planner.stopped_notice", done=stopped_at[0], total=stopped_at[1]), icon=":material/stop_circle:")
     if run:
         st.session_state["planner_stop"] = False
+        st.session_state[PROGRESS] = (0, int(warmup + steps))
         bar = st.progress(0.0, text=tr("planner.progress", done=0, total=int(warmup + steps)))
         result = attempt(
             measure_training_step,
@@ -107,12 +163,11 @@ with right:
             dataset_size=int(dataset),
             epochs=int(epochs),
             misplace_input=misplace,
-            progress_callback=lambda done, total: bar.progress(
-                done / total, text=tr("planner.progress", done=done, total=total)
-            ),
+            progress_callback=lambda done, total: show_progress(bar, done, total),
             should_stop=lambda: st.session_state.get("planner_stop", False),
         )
         st.session_state["planner_result"] = result
+        st.session_state.pop(PROGRESS, None)  # finished: nothing was cut short
     result = st.session_state.get("planner_result")
     columns = st.columns(3)
     columns[0].metric(tr("planner.total"), binary_bytes(estimate.total))
@@ -125,6 +180,8 @@ with right:
             delta_color="off",
             help=plain(tr_text(result.peak_method)),
         )
+        if result.device == "cpu":  # the resident-set peak counts more than the estimate's tensors
+            st.caption(tr("planner.cpu_peak_note"))
     chart_left, chart_right = st.columns(2)
     chart_left.plotly_chart(breakdown_figure(estimate, result.measured_peak_bytes if result else None, lang()))
     chart_right.plotly_chart(batch_curve_figure(search, lang()))

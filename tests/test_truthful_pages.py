@@ -156,3 +156,83 @@ def test_doctor_offers_padding_one_on_a_new_three_by_three_conv() -> None:
     fixed = apply_fix(spec, first)
     output = build_network(fixed)(torch.zeros(1, 1, 28, 28))
     assert output.shape == (1, 10) and fixed.layers[0].args["padding"] == 1
+
+
+# ── Training Planner and Initialisation Explorer ─────────────────────────────────────────────────
+
+PLANNER = ROOT / "app_pages" / "planner.py"
+INIT = ROOT / "app_pages" / "init.py"
+
+
+def open_with_state(monkeypatch, page: Path, state: dict[str, object]) -> AppTest:
+    monkeypatch.syspath_prepend(str(ROOT))
+    app = AppTest.from_file(str(page), default_timeout=120)
+    for key, value in state.items():
+        app.session_state[key] = value
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_planner_choices_show_titles_not_raw_names(monkeypatch, lang: str) -> None:
+    app = open_with_state(monkeypatch, PLANNER, {"planner_model": "lenet5", "lang": lang})
+    shown = {key: app.selectbox(key=key).options for key in ("planner_optimizer", "planner_loss", "planner_precision")}
+    assert "adam" not in shown["planner_optimizer"] and "cross_entropy" not in shown["planner_loss"]
+    assert "fp32" not in shown["planner_precision"]  # a title that starts with fp32, never the bare value
+    assert all(len(set(options)) == len(options) for options in shown.values())
+    assert "resnet18" not in app.selectbox(key="planner_model").options
+    assert app.selectbox(key="planner_optimizer").value == "adam"  # the value underneath is unchanged
+
+
+def test_planner_says_why_the_cpu_peak_is_above_the_estimate(monkeypatch) -> None:
+    app = open_with_state(monkeypatch, PLANNER, {"planner_model": "mlp", "planner_steps": 1})
+    app.button(key="planner_run").click().run()
+    assert not app.error, [e.value for e in app.error]
+    captions = " ".join(c.value for c in app.caption)
+    assert "oneDNN" in captions and "allocator" in captions and "Python process" in captions
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "Stopped after step 2 of 4"), ("zh", "在第 2 步（共 4 步）后停止")])
+def test_planner_says_a_run_was_stopped(monkeypatch, lang: str, words: str) -> None:
+    # Stop reruns the page, which ends the running step; the progress it left is what the page reports
+    app = open_with_state(monkeypatch, PLANNER, {"planner_model": "lenet5", "planner_progress": (2, 4), "lang": lang})
+    assert any(words in w.value for w in app.warning), [w.value for w in app.warning]
+    app.run()  # said once
+    assert not any(words in w.value for w in app.warning)
+
+
+def test_init_nonlinearity_follows_the_activation(monkeypatch) -> None:
+    app = open_with_state(monkeypatch, INIT, {"init_depth": 3, "init_width": 16})
+    key = "init_kaiming_normal_nonlinearity"
+    assert app.selectbox(key=key).value == "relu"  # the network's ReLU, not torch's leaky_relu default
+    app.selectbox(key="init_activation").set_value("tanh").run()
+    assert app.selectbox(key=key).value == "tanh"
+    assert "deep_mlp" not in app.selectbox(key="init_model").options  # a title, not the raw name
+    # the std the page works out uses torch's gain: gain('tanh')/√fan_in = (5/3)/√256 for the first layer's 256 inputs
+    shown = " ".join(m.value for m in app.markdown).replace("\\", "")
+    assert f"= {torch.nn.init.calculate_gain('tanh') / math.sqrt(256):.4g}" in shown
+
+
+def test_planner_keeps_its_settings_in_the_url(monkeypatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    app = AppTest.from_file(str(PLANNER), default_timeout=120)
+    app.query_params.update({"model": "lenet5", "optimizer": "sgd", "batch": "8", "steps": "many"})
+    app.run()
+    assert not app.exception
+    assert app.selectbox(key="planner_optimizer").value == "sgd" and app.number_input(key="planner_batch").value == 8
+    assert any("steps=many" in w.value.replace("\\", "") for w in app.warning)  # named, default kept
+    app.selectbox(key="planner_loss").set_value("mse").run()
+    assert dict(app.query_params) == {"model": "lenet5", "optimizer": "sgd", "batch": "8", "loss": "mse"}
+
+
+def test_init_keeps_its_settings_in_the_url(monkeypatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    app = AppTest.from_file(str(INIT), default_timeout=120)
+    app.query_params.update({"activation": "tanh", "depth": "4", "width": "32"})
+    app.run()
+    assert not app.exception
+    assert app.selectbox(key="init_activation").value == "tanh" and app.number_input(key="init_depth").value == 4
+    assert app.selectbox(key="init_kaiming_normal_nonlinearity").value == "tanh"  # follows the linked activation
+    app.number_input(key="init_seed").set_value(7).run()
+    assert app.query_params["seed"] == "7" and app.query_params["activation"] == "tanh"

@@ -37,6 +37,27 @@ def init_choice(key: str, url_name: str, options: Sequence[str], default: str, p
     st.session_state[key] = default if raw is None else raw
 
 
+def init_whole_number(key: str, url_name: str, default: int, low: int, high: int, problems: list[str]) -> None:
+    """Start widget `key` from the URL's `url_name` when it is a whole number in [low, high], else from `default`."""
+    if key in st.session_state:
+        return
+    raw = url_value(url_name)
+    value = default
+    if raw is not None:
+        text = raw.strip()
+        if text.isdigit() and low <= int(text) <= high:  # drop_oversized has already bounded its digits
+            value = int(text)
+        else:
+            reason = tr("query.whole_number_reason", low=f"{low:,}", high=f"{high:,}")
+            problems.append(tr("query.bad_value", setting=setting(url_name, raw), reason=reason))
+    st.session_state[key] = value
+
+
+def changed_settings(values: dict[str, object], defaults: dict[str, object]) -> dict[str, str]:
+    """Return the settings that differ from their defaults, as URL values: a link carries only what was changed."""
+    return {name: str(value) for name, value in values.items() if value != defaults.get(name)}
+
+
 def browser_language() -> str:
     """Return the catalogue language closest to the browser's (navigator.language, else Accept-Language)."""
     try:

@@ -19,6 +19,7 @@ from inspector.core.errors import InvalidArgumentError, UnknownNameError
 from inspector.core.memory_guard import reserve
 from inspector.core.preflight import Preflight, forward_backward_peak, resident_bytes
 from inspector.core.shapes import validate_size
+from inspector.init.schemes import Nonlinearity
 from inspector.model.sources import resolve_model
 from inspector.model.zoo import zoo_options
 from models import ZOO, ModelOption, ZooEntry
@@ -166,3 +167,21 @@ def reserved_measurement(
     peak = forward_backward_peak(probe.model, probe.input_size, probe.input_dtype)
     with reserve(Preflight("cpu", 2 * resident_bytes(probe.model), peak), torch.device("cpu"), probe.label):
         yield
+
+
+# The gain `nn.init.calculate_gain` should use for each activation of the deep stacks. GELU has no gain of
+# its own in torch; it is ReLU-like for positive inputs, so ReLU's √2 is the usual choice.
+GAIN_FOR_ACTIVATION: dict[ActivationFunction, Nonlinearity] = {
+    ActivationFunction.RELU: Nonlinearity.RELU,
+    ActivationFunction.LEAKY_RELU: Nonlinearity.LEAKY_RELU,
+    ActivationFunction.TANH: Nonlinearity.TANH,
+    ActivationFunction.SIGMOID: Nonlinearity.SIGMOID,
+    ActivationFunction.GELU: Nonlinearity.RELU,
+    ActivationFunction.SELU: Nonlinearity.SELU,
+    ActivationFunction.IDENTITY: Nonlinearity.LINEAR,
+}
+
+
+def nonlinearity_for(activation: str) -> Nonlinearity:
+    """Return the `nonlinearity=` that matches `activation` (relu for ReLU, not torch's leaky_relu default)."""
+    return GAIN_FOR_ACTIVATION[ActivationFunction(activation)]
