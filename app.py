@@ -7,6 +7,7 @@ that name would switch Streamlit to its older folder-based navigation for a serv
 import streamlit as st
 
 from ui.errors import show_problems
+from ui.navigation import show_unknown_page
 from ui.query import init_lang, keep_shared_settings
 from ui.sidebar import render_sidebar
 from ui.state import tr
@@ -38,6 +39,7 @@ pages = [
 ]
 page = st.navigation(pages)
 render_sidebar(problems)
+show_unknown_page(pages, page)  # Streamlit opens the default page for an unknown path without a word
 show_problems(problems)
 keep_shared_settings()  # pages with settings of their own rewrite the whole query, these included
 page.run()

@@ -42,7 +42,13 @@ def _cell_from_url(count: int, problems: list[str]) -> list[int]:
 def _init_cells(sizes: list[int], problems: list[str]) -> None:
     """Start the chosen output cell from the URL, and keep it inside the output as the layer changes."""
     if _cell_key(0) not in st.session_state:
-        for axis, index in enumerate(_cell_from_url(len(sizes), problems)):
+        cell = _cell_from_url(len(sizes), problems)
+        inside = [min(index, size - 1) for index, size in zip(cell, sizes, strict=True)]
+        if inside != cell:  # a link's cell past the output's edge: say which cell is shown instead
+            output = " × ".join(str(size) for size in sizes)
+            reason = tr("query.cell_outside", output=output, cell=",".join(str(index) for index in inside))
+            problems.append(tr("query.bad_value", setting=setting("cell", url_value("cell")), reason=reason))
+        for axis, index in enumerate(inside):
             st.session_state[_cell_key(axis)] = index
     for axis, size in enumerate(sizes):
         st.session_state[_cell_key(axis)] = max(0, min(int(st.session_state.get(_cell_key(axis), 0)), size - 1))
