@@ -246,7 +246,8 @@ def run(argv: Sequence[str]) -> str:
         report = _inspect_named(args, _sizes(args.input_size))
         return render_report(report, output_format, args.depth, args.lang)
     if args.help:
-        return _layer_help(parser._subparsers._group_actions[0].choices["layer"], args.type, args.lang)
+        commands = next(action for action in parser._actions if isinstance(action, argparse._SubParsersAction))
+        return _layer_help(commands.choices["layer"], args.type, args.lang)
     if args.type is None:
         parser.error("layer: the following arguments are required: type")
     layer_args = _layer_args(args.type, extra, args.input_size)

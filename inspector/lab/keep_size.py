@@ -7,12 +7,13 @@ the W line), with a clear "not possible" when a stride makes keeping the size im
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from torch import nn
 
 from inspector.core.messages import Message, msg
-from inspector.layers.args import arg_size
+from inspector.layers.args import ArgValue, arg_size
 from inspector.layers.output_size import conv_output_size
 from inspector.layers.padding import padding_for_target
 
@@ -46,7 +47,7 @@ def _per_axis(value: int | tuple[int, ...], ndim: int) -> tuple[int, ...]:
 
 
 def keep_size(
-    layer_class: type[nn.Module], args: dict[str, object], input_shape: list[int], axes: list[str]
+    layer_class: type[nn.Module], args: Mapping[str, ArgValue], input_shape: list[int], axes: list[str]
 ) -> list[KeepSize]:
     """Return, per spatial axis of a convolution, how to keep its size (or the nearest size); [] otherwise.
 
@@ -55,7 +56,7 @@ def keep_size(
     if layer_class not in CONVOLUTIONS or not axes:
         return []
     ndim = len(axes)
-    columns = [_per_axis(arg_size(args, name), ndim) for name in ("kernel_size", "stride", "dilation")]  # type: ignore[arg-type]
+    columns = [_per_axis(arg_size(args, name), ndim) for name in ("kernel_size", "stride", "dilation")]
     sizes = input_shape[-ndim:]
     return [_axis(axis.removesuffix("_in"), k, s, d, h) for axis, k, s, d, h in zip(axes, *columns, sizes, strict=True)]
 

@@ -131,6 +131,8 @@ def _apply_padding(layer: str, padding: list[int]) -> None:
 def render_keep_size(result: LayerInspection, axes: tuple[str, ...]) -> None:
     """Show, axis by axis, the padding that keeps the size (or why none does), with a button that applies it."""
     spec = get_layer_spec(result.layer_type)
+    if not isinstance(result.input_shape, list):  # one input tensor: a convolution's
+        return
     rows = keep_size(spec.layer_class, result.args, result.input_shape, result.input_dims[-spec.spatial_ndim :])
     if not rows:
         return
