@@ -236,3 +236,38 @@ def test_init_keeps_its_settings_in_the_url(monkeypatch) -> None:
     assert app.selectbox(key="init_kaiming_normal_nonlinearity").value == "tanh"  # follows the linked activation
     app.number_input(key="init_seed").set_value(7).run()
     assert app.query_params["seed"] == "7" and app.query_params["activation"] == "tanh"
+
+
+@pytest.mark.parametrize(
+    ("features", "channels", "size"), [(256, 1, (1, 16, 16)), (96, 6, (6, 4, 4)), (200, 2, (2, 10, 10))]
+)
+def test_doctor_reshapes_a_linear_output_for_a_conv_with_unflatten(features: int, channels: int, size: tuple) -> None:
+    # (N, features) reaches a Conv2d: the reshape gives C·H·W = features with C = in_channels, as square as it goes
+    spec = NetworkSpec(
+        (1, 784),
+        (
+            layer_entry("Linear", in_features=784, out_features=features),
+            layer_entry("ReLU"),
+            layer_entry("Conv2d", in_channels=channels, out_channels=8, kernel_size=3),
+        ),
+    )
+    with pytest.raises(RuntimeError):
+        build_network(spec)(torch.zeros(1, 784))
+    diagnosis = propagate(spec, "cpu", "float32").diagnosis
+    assert diagnosis is not None and diagnosis.fixes
+    fixed = apply_fix(spec, diagnosis.fixes[0])
+    assert fixed.layers[2].type == "Unflatten" and fixed.layers[2].args["unflattened_size"] == size
+    output = build_network(fixed)(torch.zeros(1, 784))
+    assert output.shape == nn.Conv2d(channels, 8, 3)(torch.zeros(1, *size)).shape  # (1, 8, H − 2, W − 2)
+    assert propagate(fixed, "cpu", "float32").fits
+
+
+def test_batch_chart_has_one_label_in_the_plot_and_the_legend_below() -> None:
+    from inspector.planner.charts import batch_curve_figure
+    from inspector.planner.largest_batch import largest_batch_size
+
+    search = largest_batch_size("lenet5", None, "1 GB", device="meta")
+    figure = batch_curve_figure(search)
+    labels = [trace for trace in figure.data if trace.text is not None]
+    assert labels == [] and len(figure.layout.annotations) == 1  # only the budget line's words sit in the plot
+    assert figure.layout.legend.orientation == "h" and figure.layout.legend.y < 0

@@ -13,7 +13,7 @@ from torch import nn
 from torch.nn.modules.conv import _ConvNd
 
 from inspector.core.messages import NONE, msg
-from inspector.doctor.fixes import Fix, remove_layer, set_args, set_input
+from inspector.doctor.fixes import Fix, insert_layer, remove_layer, set_args, set_input
 from inspector.doctor.registry import FailureSite, Finding, at_network_input, diagnoses
 from inspector.doctor.sources import CHANNEL_PASS, CHANNEL_SOURCES, source_fix
 from inspector.doctor.wording import set_text, shape_text, wrong_rank
@@ -48,7 +48,7 @@ def _missing_dims(site: FailureSite, ndim: int) -> Finding | None:
         return Finding(wrong_rank(kind, takes, shape), takes)
     reason = msg("doctor.spatial.missing", kind=kind, takes=takes, shape=shape_text(shape), rank=len(shape))
     if not at_network_input(site) or len(shape) != ndim:
-        return Finding(reason, takes)
+        return Finding(reason, takes, _unflatten_fixes(site, ndim))
     channels = getattr(site.module, "in_channels", 1)
     one_channel = (set_args(0, in_channels=1),) if channels != 1 else ()
     and_one = msg("doctor.spatial.one_channel") if one_channel else NONE
@@ -278,3 +278,28 @@ def padding_keeps_fix(site: FailureSite, flatten_index: int, wanted: int) -> Fix
         features=wanted,
     )
     return Fix(text, (set_args(conv.index, padding=value),), f"padding={value}")
+
+
+def _unflatten_fixes(site: FailureSite, ndim: int) -> tuple[Fix, ...]:
+    """Return the reshape a flat (N, F) input needs before a conv: nn.Unflatten(1, (C, H, W)) with C·H·W = F.
+
+    C is the conv's in_channels; H·W = F/C is split as squarely as it goes, and only sizes the kernel fits are offered.
+    """
+    shape, module = site.input_shape, site.module
+    if len(shape) != 2 or site.index is None or ndim not in (1, 2) or not isinstance(module, _ConvNd):
+        return ()
+    channels, features = module.in_channels, shape[1]
+    if features % channels:
+        return ()
+    rest = features // channels
+    height = max(d for d in range(1, math.isqrt(rest) + 1) if rest % d == 0)
+    sides = (rest,) if ndim == 1 else (height, rest // height)
+    padding = module.padding if isinstance(module.padding, tuple) else (0,) * ndim
+    reach = [d * (k - 1) + 1 - 2 * p for k, d, p in zip(module.kernel_size, module.dilation, padding, strict=True)]
+    if any(side < need for side, need in zip(sides, reach, strict=True)):  # the kernel would not fit the map
+        return ()
+    size = (channels, *sides)
+    text = msg("doctor.fix.unflatten", size=str(size), features=features, product="·".join(map(str, size)))
+    return (
+        Fix(text, (insert_layer(site.index, "Unflatten", dim=1, unflattened_size=size),), f"nn.Unflatten(1, {size})"),
+    )

@@ -5,6 +5,7 @@ Keyed by the torch class; `LAYERS` maps the class name users type to its spec.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from difflib import get_close_matches
@@ -305,6 +306,14 @@ _SPECS: tuple[LayerSpec, ...] = (
         lambda a: ("N", "C", "H", "W"),
         lambda a: (1, 3, 8, 8),
         "merges dimensions start_dim … end_dim into one: (N, C, H, W) → (N, C·H·W)",
+    ),
+    LayerSpec(
+        nn.Unflatten,
+        Family.SHAPE,
+        (_int("dim", 1, low=-8, high=7), ArgSpec("unflattened_size", ArgKind.SHAPE, (3, 8, 8), 1, MAX_CHANNELS)),
+        lambda a: ("N", "C·H·W"),
+        lambda a: (1, math.prod(arg_shape(a, "unflattened_size"))),
+        "splits dimension dim into unflattened_size: (N, C·H·W) → (N, C, H, W)",
     ),
     LayerSpec(
         nn.Embedding,

@@ -116,10 +116,8 @@ def batch_curve_figure(search: BatchSearch, lang: str = "en") -> go.Figure:
             go.Scatter(
                 x=[largest],
                 y=[search.bytes_at(largest) / per_unit],
-                mode="markers+text",
+                mode="markers",  # named in the legend: a label here sat on the budget's
                 name=t("planner.chart.largest", lang, batch=largest),
-                text=[t("planner.chart.largest", lang, batch=largest)],
-                textposition="top left",
                 marker={"color": BUDGET_COLOUR, "size": 12, "symbol": "star"},
             )
         )
@@ -128,5 +126,6 @@ def batch_curve_figure(search: BatchSearch, lang: str = "en") -> go.Figure:
         xaxis_title=t("planner.chart.batch_axis", lang),
         yaxis_title=unit,
         margin={"t": 50},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0},  # below the plot, clear of the lines
     )
     return figure
