@@ -1,5 +1,7 @@
 """Model Inspector: every layer of a zoo model, Hugging Face architecture or your code, with charts and graph."""
 
+from typing import Any
+
 import streamlit as st
 
 from inspector.model.sources import SourceKind
@@ -40,7 +42,9 @@ with settings:
     entry = ZOO[model]
     st.caption(tr_or(f"zoo.{model}.description", entry.description))
     init_options(entry, problems)
-    options = {option.name: option_widget(entry, option) for option in entry.options}
+    options: dict[str, Any] = {}  # Any: each widget returns its own type
+    for option in entry.options:  # in order: the preset is chosen before the sizes whose 0 stands for its values
+        options[option.name] = option_widget(entry, option, entry.preset_values(options))
     option_items = tuple(options.items())
     input_text = input_widget(entry, option_items, problems)
 
@@ -62,7 +66,7 @@ with results:
         views.render_table(report, depth)
         views.render_charts(report, depth)
         views.render_downloads(report, depth)
-        views.render_torchinfo(model, option_items, input_size, device(), dtype(), depth, report)
+        views.render_torchinfo(model, option_items, input_size, device(), dtype(), report)
         render_graph("model.graph", zoo_graph_dot, model, option_items, input_size, depth, lang(), file_stem=model)
 
 with notice:

@@ -53,6 +53,12 @@ class ZooEntry:
     input_dtype: torch.dtype = torch.float32
     family: str = ""
     input_size_fn: Callable[[Mapping[str, OptionValue]], tuple[int, ...]] | None = None
+    # For options whose 0 means "the preset's value": the values a 0 stands for, given the other options.
+    preset_values_fn: Callable[[Mapping[str, OptionValue]], dict[str, int]] | None = None
+
+    def preset_values(self, options: Mapping[str, OptionValue]) -> dict[str, int]:
+        """Return what each option set to 0 would be built with (the preset's value); {} without presets."""
+        return {} if self.preset_values_fn is None else self.preset_values_fn({**self.defaults(), **options})
 
     def defaults(self) -> dict[str, OptionValue]:
         """Return every option's default value, keyed by option name."""
@@ -140,6 +146,11 @@ def _gpt_entry(name: str, title: str, description: str, fixed_preset: GPTPreset 
         config = gpt_config(str(options.get("preset", preset)), **sizes)  # seq_len 0 → preset's block_size
         return (1, config.block_size)
 
+    def preset_values(options: Mapping[str, OptionValue]) -> dict[str, int]:
+        base = PRESETS[GPTPreset(str(options.get("preset", preset)))]
+        sizes = {"n_layer": base.n_layer, "n_head": base.n_head, "n_embd": base.n_embd, "vocab_size": base.vocab_size}
+        return {**sizes, "seq_len": base.block_size}
+
     default_size = (1, PRESETS[preset].block_size)
     return ZooEntry(
         name,
@@ -151,6 +162,7 @@ def _gpt_entry(name: str, title: str, description: str, fixed_preset: GPTPreset 
         torch.long,
         "transformer",
         input_size,
+        preset_values_fn=preset_values,
     )
 
 

@@ -7,8 +7,8 @@ dtypes and plain values, so the first call of each signature is counted the norm
 result reused for every later call with the same signature (the 31 other blocks of a 32-block
 decoder). On meta, where a result is only a shape, the repeat call also skips the op's (Python)
 meta kernel and returns a fresh tensor of the remembered layout. Module attribution is done by
-our hooks, so the counter keeps one running total. `EXTRA_FORMULAS` adds the one formula
-FlopCounterMode lacks (see there).
+our hooks, so the counter keeps one running total. `EXTRA_FORMULAS` adds the formulas
+FlopCounterMode lacks (see there); `UNCOUNTED_LAYERS` names the layers whose arithmetic it never counts.
 """
 
 from __future__ import annotations
@@ -17,6 +17,8 @@ from collections.abc import Hashable
 from typing import Any
 
 import torch
+from torch import nn
+from torch.nn.modules import activation, batchnorm, normalization, pooling, rnn
 from torch.utils.flop_counter import FlopCounterMode, _FlopCounterMode, sdpa_flop_count
 
 
@@ -27,10 +29,54 @@ def _cpu_flash_attention_flop(
     return sdpa_flop_count(query_shape, key_shape, value_shape)
 
 
+def fused_rnn_layer_flop(
+    input_shape: torch.Size,
+    weight_ih_shape: torch.Size,
+    weight_hh_shape: torch.Size,
+    *args: object,
+    **kwargs: object,
+) -> int:
+    """Return our formula for one fused CPU recurrent layer: 2 · steps · gates · (I + H) FLOPs.
+
+    nn.LSTM on float32 CPU runs `aten.mkldnn_rnn_layer`, one op per layer and direction, which
+    FlopCounterMode neither counts nor decomposes (its LSTM would read 0). Each time step of each
+    sequence multiplies the input by W_ih (gates × I) and the hidden state by W_hh (gates × H):
+    2 · T · B · 4H · (I + H) for an LSTM, the count FlopCounterMode gives an LSTMCell unrolled over T
+    (bias and the gates' element-wise ops are not counted, as for Linear). `steps` is T · B, or the
+    sum of `batch_sizes` for a packed sequence. Argument order: torch's schema of mkldnn_rnn_layer.
+    """
+    batch_sizes = args[5] if len(args) > 5 else kwargs.get("batch_sizes")
+    steps = sum(batch_sizes) if batch_sizes else input_shape[0] * input_shape[1]  # type: ignore[arg-type]
+    gates, inputs = weight_ih_shape
+    return 2 * steps * gates * (inputs + weight_hh_shape[1])
+
+
 # On CPU, F.scaled_dot_product_attention runs an op that FlopCounterMode neither counts nor
 # decomposes, so attention's two matmuls would vanish on cpu yet count on meta and cuda. This
 # gives that op the formula torch uses for the CUDA flash kernel; pass it as `custom_mapping`.
-EXTRA_FORMULAS = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _cpu_flash_attention_flop}
+# nn.LSTM's fused CPU kernel gets our formula (it decomposes into counted matmuls on meta).
+EXTRA_FORMULAS = {
+    torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _cpu_flash_attention_flop,
+    torch.ops.aten.mkldnn_rnn_layer: fused_rnn_layer_flop,
+}
+
+# Layers whose work FlopCounterMode never counts: it has formulas for matmul- and conv-like ops
+# only, so pooling, normalisation and activations read 0 although they compute. A recurrent
+# layer joins them when its fused kernel has no formula on that device (an LSTM on cuda).
+# Taken from torch's own module lists; MultiheadAttention is a matmul layer, the unpoolings only move values.
+UNCOUNTED_LAYERS: tuple[type[nn.Module], ...] = (
+    *(getattr(activation, name) for name in activation.__all__ if name != "MultiheadAttention"),
+    *(getattr(pooling, name) for name in pooling.__all__ if not name.startswith("MaxUnpool")),
+    batchnorm._NormBase,
+    *(getattr(normalization, name) for name in normalization.__all__),
+    rnn.RNNBase,
+    rnn.RNNCellBase,
+)
+
+
+def flops_counted(module: nn.Module, flops: int) -> bool:
+    """Return False when `module`'s `flops` of 0 means "not counted" (its arithmetic has no formula), not "none"."""
+    return flops > 0 or next(module.children(), None) is not None or not isinstance(module, UNCOUNTED_LAYERS)
 
 
 def _signature(value: object) -> Hashable:
@@ -82,8 +128,19 @@ def _on_meta(args: tuple[object, ...]) -> bool:
     return any(isinstance(arg, torch.Tensor) and arg.is_meta for arg in args)
 
 
+# torch wraps every dispatch mode's `__torch_dispatch__` in `torch._dynamo.disable`, whose first call
+# imports torch._dynamo: 1.5 s on a quiet machine, a third of a CLI run. That wrapper only matters
+# under torch.compile, which an inspection never runs: the mode calls the plain function it wraps
+# (`__wrapped__`, set by functools.wraps) and has its own left unwrapped (`_should_skip_dynamo`).
+_count_op = _FlopCounterMode.__torch_dispatch__.__wrapped__
+
+
 class _MemoizedMode(_FlopCounterMode):
     counter: FlopCounter  # the counter it was made with (torch types it as the plain FlopCounterMode)
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return False
 
     def __torch_dispatch__(
         self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
@@ -91,20 +148,20 @@ class _MemoizedMode(_FlopCounterMode):
         kwargs = kwargs or {}
         counter = self.counter
         if isinstance(func, torch._ops.HigherOrderOperator) or func in counter.flop_registry:
-            return super().__torch_dispatch__(func, types, args, kwargs)
+            return _count_op(self, func, types, args, kwargs)
         # Off meta, only ops that decompose are worth a signature: the rest run as they are.
         if not _on_meta(args) and not counter.decomposes(func):
-            return super().__torch_dispatch__(func, types, args, kwargs)
+            return _count_op(self, func, types, args, kwargs)
         try:
             key = (func, _signature(args), _signature(kwargs))
         except TypeError:
-            return super().__torch_dispatch__(func, types, args, kwargs)
+            return _count_op(self, func, types, args, kwargs)
         if key in counter.memo:
             counter.total += counter.memo[key]
             layout = counter.outputs.get(key)
             return func(*args, **kwargs) if layout is None else _fresh(layout)
         before = counter.total
-        out = super().__torch_dispatch__(func, types, args, kwargs)
+        out = _count_op(self, func, types, args, kwargs)
         counter.memo[key] = counter.total - before
         if _meta_functional(func, args, kwargs, out):
             counter.outputs[key] = _layout(out)

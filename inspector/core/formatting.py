@@ -58,7 +58,21 @@ def _weights(layer: LayerReport) -> str:
     return ", ".join(parts)
 
 
-def layer_row(layer: LayerReport, root_name: str) -> tuple[str, ...]:
+def flops_text(layer: LayerReport, lang: str = DEFAULT_LANG) -> str:
+    """Return `layer`'s FLOPs as text: the count, "—" for none, or "not counted" where 0 is no measurement."""
+    if not layer.flops_counted:
+        return t("cli.flops_not_counted", lang)
+    return group_thousands(layer.flops) if layer.flops else "—"
+
+
+def flops_footnote(layers: list[LayerReport], lang: str = DEFAULT_LANG) -> str | None:
+    """Return why some FLOPs read "not counted", when one of `layers` does (None otherwise)."""
+    if all(layer.flops_counted for layer in layers):
+        return None
+    return t("cli.flops_not_counted_note", lang)
+
+
+def layer_row(layer: LayerReport, root_name: str, lang: str = DEFAULT_LANG) -> tuple[str, ...]:
     """Return one table row of text for `layer` (the root shows the model's name)."""
     params = layer.params_total if not layer.is_leaf and layer.params == 0 else layer.params
     return (
@@ -68,7 +82,7 @@ def layer_row(layer: LayerReport, root_name: str) -> tuple[str, ...]:
         format_shape_tree(layer.output_shape),
         _weights(layer),
         group_thousands(params) if params else "—",
-        group_thousands(layer.flops) if layer.flops else "—",
+        flops_text(layer, lang),
     )
 
 
@@ -103,11 +117,13 @@ def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
 
 def to_table(report: ModelReport, depth: int | None = None, lang: str = DEFAULT_LANG) -> str:
     """Return the readable report: the layer table then the totals."""
-    rows = [layer_row(layer, report.model) for layer in report.layers_to_depth(depth)]
+    layers = report.layers_to_depth(depth)
+    rows = [layer_row(layer, report.model, lang) for layer in layers]
     totals = totals_lines(report, lang)
     label_width = max(display_width(label) for label, _ in totals)
     lines = "\n".join(f"{pad(label, label_width)}  {value}" for label, value in totals)
-    return _table(rows, columns(lang)) + "\n" + lines
+    footnote = flops_footnote(layers, lang)
+    return _table(rows, columns(lang)) + "\n" + (f"{footnote}\n" if footnote else "") + lines
 
 
 def to_markdown(report: ModelReport, depth: int | None = None, lang: str = DEFAULT_LANG) -> str:
@@ -116,10 +132,13 @@ def to_markdown(report: ModelReport, depth: int | None = None, lang: str = DEFAU
     def cells(row: tuple[str, ...]) -> str:
         return "| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |"
 
-    rows = [layer_row(layer, report.model) for layer in report.layers_to_depth(depth)]
+    layers = report.layers_to_depth(depth)
+    rows = [layer_row(layer, report.model, lang) for layer in layers]
     rows = [(row[0].strip(), *row[1:]) for row in rows]
     lines = [f"# {report.model}", "", cells(columns(lang)), "|" + "---|" * len(COLUMNS)]
     lines += [cells(row) for row in rows]
+    footnote = flops_footnote(layers, lang)
+    lines += ["", footnote] if footnote else []
     lines += ["", *(f"- **{label}**: {value}" for label, value in totals_lines(report, lang))]
     return "\n".join(lines) + "\n"
 

@@ -17,6 +17,9 @@ class LayerReport:
     (at its first owner); `params_total` also counts its children. `flops` is what
     FlopCounterMode counted while this module's forward ran, children included, over all calls.
     `input_shape`/`output_shape` are from the first call; None when the forward never ran it.
+    `flops_counted` is False for a leaf whose arithmetic FlopCounterMode has no formula for (pooling,
+    normalisation, activations; see `inspector.core.flops.UNCOUNTED_LAYERS`): its `flops` of 0 then
+    means "not counted", not "free"; readable formats say so, JSON and CSV keep the 0.
     """
 
     name: str
@@ -33,6 +36,7 @@ class LayerReport:
     calls: int
     is_leaf: bool
     tied: dict[str, str] = field(default_factory=dict)
+    flops_counted: bool = True
 
     @property
     def macs(self) -> int:

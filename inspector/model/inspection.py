@@ -13,6 +13,7 @@ from inspector.core.collect import ForwardFailure, ForwardTrace, kept_as_found, 
 from inspector.core.devices import cuda_visible_devices, resolve_device
 from inspector.core.dtypes import dtype_name, resolve_dtype
 from inspector.core.errors import ForwardError, InvalidArgumentError
+from inspector.core.flops import flops_counted
 from inspector.core.inputs import make_inputs, run_call
 from inspector.core.report import LayerReport, ModelReport
 from inspector.core.shapes import shape_tree, tensors_in
@@ -190,6 +191,7 @@ def _layer_reports(model: nn.Module, trace: ForwardTrace) -> list[LayerReport]:
                 calls=record.calls,
                 is_leaf=next(module.children(), None) is None,
                 tied=tied,
+                flops_counted=flops_counted(module, record.flops) or record.calls == 0,
             )
         )
     return layers

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from inspector.core.formatting import OutputFormat, layer_row, render_report
+from inspector.core.formatting import OutputFormat, flops_footnote, layer_row, render_report
 from inspector.core.report import ModelReport
 from inspector.core.shapes import format_shape_tree
 from inspector.core.units import binary_bytes, group_thousands, si
@@ -57,39 +57,77 @@ def render_metrics(report: ModelReport) -> None:
         )
 
 
+# Pixels per character of the table's font and a cell's padding: a column is as wide as its longest text.
+CHAR_PX, PAD_PX, NAME_MAX_PX = 8, 28, 300
+
+
+def _width(texts: list[str], minimum: int = 70, maximum: int = 480) -> int:
+    """Return a column width in pixels that shows the longest of `texts` whole (within the bounds)."""
+    longest = max((len(text) for text in texts), default=0)
+    return max(minimum, min(maximum, CHAR_PX * longest + PAD_PX))
+
+
+def _name_tail(name: str, depth: int) -> str:
+    """Return the indented layer name, its start replaced by "…" when too long: `…attn.c_proj` stays told apart."""
+    room = (NAME_MAX_PX - PAD_PX) // CHAR_PX - 2 * depth  # an em-space indent is about two characters wide
+    if len(name) > room:
+        name = "…" + name[-(room - 1) :]
+    return "\u2003" * depth + name
+
+
 def layer_table(report: ModelReport, depth: int) -> pd.DataFrame:
-    """Return one row per layer down to `depth`: the report's text columns and raw counts."""
+    """Return one row per layer down to `depth`: text columns, raw params, FLOPs as text ("not counted")."""
     rows = []
     for layer in report.layers_to_depth(depth):
-        name, kind, shape_in, shape_out, weights, _, _ = layer_row(layer, report.model)
+        name, kind, shape_in, shape_out, weights, _, flops = layer_row(layer, report.model, lang())
         rows.append(
             {
-                tr("model.col.layer"): name.replace("  ", "\u2003"),
+                tr("model.col.layer"): _name_tail(name.strip(), layer.depth),
                 tr("model.col.type"): kind,
-                tr("model.col.input"): shape_in,
                 tr("model.col.output"): shape_out,
                 tr("model.col.params"): layer.params_total,
-                tr("model.col.flops"): layer.flops,
+                tr("model.col.flops"): flops,
                 tr("model.col.weights"): weights,
+                tr("model.col.input"): shape_in,
                 tr("model.col.depth"): layer.depth,
             }
         )
     return pd.DataFrame(rows)
 
 
+def _column_config(table: pd.DataFrame) -> dict[str, object]:
+    """Return column settings sized to the table's texts, so no number or shape is cut."""
+
+    def width(key: str, **bounds: int) -> int:
+        column = tr(f"model.col.{key}")
+        texts = [f"{value:,}" if key == "params" else str(value) for value in table[column]]
+        return _width([*texts, column], **bounds)
+
+    return {
+        tr("model.col.layer"): st.column_config.TextColumn(
+            width=width("layer", maximum=NAME_MAX_PX), pinned=True, help=tr("model.col.layer_help")
+        ),
+        tr("model.col.type"): st.column_config.TextColumn(width=width("type", maximum=200)),
+        tr("model.col.output"): st.column_config.TextColumn(width=width("output")),
+        tr("model.col.params"): st.column_config.NumberColumn(format="localized", width=width("params")),
+        tr("model.col.flops"): st.column_config.TextColumn(
+            width=width("flops"), help=tr("model.col.flops_help"), alignment="right"
+        ),
+        tr("model.col.weights"): st.column_config.TextColumn(width=width("weights")),
+        tr("model.col.input"): st.column_config.TextColumn(width=width("input")),
+        tr("model.col.depth"): st.column_config.NumberColumn(width="small"),
+    }
+
+
 def render_table(report: ModelReport, depth: int) -> None:
     """Show the per-layer table, layers deeper than `depth` folded into their parents."""
     st.subheader(tr("model.table_heading"), help=tr("model.table_help"))
-    config = {
-        tr("model.col.layer"): st.column_config.TextColumn(width="medium"),
-        tr("model.col.depth"): st.column_config.NumberColumn(width="small"),
-        tr("model.col.weights"): st.column_config.TextColumn(width="medium"),
-        tr("model.col.params"): st.column_config.NumberColumn(format="localized"),
-        tr("model.col.flops"): st.column_config.NumberColumn(format="localized"),
-    }
     table = layer_table(report, depth)
     rows_shown = min(len(table), 14)  # a short model's table ends with its last row, a long one scrolls
-    st.dataframe(table, hide_index=True, column_config=config, height=36 * (rows_shown + 1) + 3)
+    st.dataframe(table, hide_index=True, column_config=_column_config(table), height=36 * (rows_shown + 1) + 3)
+    footnote = flops_footnote(report.layers_to_depth(depth), lang())
+    if footnote:
+        st.caption(footnote)
 
 
 def render_charts(report: ModelReport, depth: int) -> None:
@@ -117,18 +155,19 @@ def render_downloads(report: ModelReport, depth: int) -> None:
 
 
 def render_torchinfo(
-    name: str,
-    options: cache.Options,
-    input_size: tuple[int, ...],
-    device: str,
-    dtype: str,
-    depth: int,
-    report: ModelReport,
+    name: str, options: cache.Options, input_size: tuple[int, ...], device: str, dtype: str, report: ModelReport
 ) -> None:
-    """Show torchinfo's classic summary of the same model in an expander, noting where it counts differently."""
+    """Show torchinfo's classic summary in an expander, run only when asked and once per model.
+
+    An expander's body runs even while closed, so a toggle inside it starts torchinfo; its summary goes
+    down to the model's deepest layer, so moving the depth slider reuses it instead of running again.
+    """
     with st.expander(tr("model.torchinfo_heading")):
+        if not st.toggle(tr("model.torchinfo_toggle"), key=f"zoo.torchinfo.{name}", help=tr("model.torchinfo_help")):
+            return
+        deepest = max(layer.depth for layer in report.layers)
         with st.spinner(tr("model.torchinfo_spinner")):
-            text = attempt(cache.torchinfo_text, name, options, input_size, device, dtype, max(depth, 1))
+            text = attempt(cache.torchinfo_text, name, options, input_size, device, dtype, max(deepest, 1))
         if text is not None:
             st.code(text, language=None)
             st.caption(tr("model.torchinfo_caption", total=group_thousands(report.total_params)))

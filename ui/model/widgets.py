@@ -50,17 +50,30 @@ def init_options(entry: ZooEntry, problems: list[str]) -> None:
         st.session_state[key] = value
 
 
-def option_widget(entry: ZooEntry, option: ModelOption) -> object:
-    """Show the widget for one option, by its type, and return its value."""
+def option_widget(entry: ZooEntry, option: ModelOption, preset: Mapping[str, int] | None = None) -> object:
+    """Show the widget for one option, by its type, and return its value.
+
+    An option whose 0 means "the preset's value" (a name in `preset`) shows an empty box reading
+    "preset: 768" instead of a bare 0, and returns 0 while empty, as the model's builder expects.
+    """
+    key = option_key(entry.name, option.name)
     # Any: streamlit's overloads differ per widget; each takes these three keywords.
-    common: dict[str, Any] = dict(
-        key=option_key(entry.name, option.name), help=_text("help", option), persist_state=PERSIST
-    )
+    common: dict[str, Any] = dict(key=key, help=_text("help", option), persist_state=PERSIST)
     label = _text("label", option)
     if option.choices:
         return st.selectbox(label, option.choices, **common)
     if isinstance(option.default, bool):
         return st.checkbox(label, **common)
+    if preset and option.name in preset:
+        if st.session_state.get(key) == 0:
+            st.session_state[key] = None  # the preset's value: an empty box with the value as placeholder
+        value = preset[option.name]
+        common["help"] = tr("model.preset_help", help=common["help"], value=f"{value:,}")
+        placeholder = tr("model.preset_placeholder", value=f"{value:,}")
+        chosen = st.number_input(
+            label, min_value=1, max_value=option.maximum, step=1, placeholder=placeholder, **common
+        )
+        return 0 if chosen is None else chosen
     if isinstance(option.default, int):
         return st.number_input(label, min_value=option.minimum, max_value=option.maximum, step=1, **common)
     low, high = (None if limit is None else float(limit) for limit in (option.minimum, option.maximum))
