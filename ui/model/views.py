@@ -58,7 +58,7 @@ def render_metrics(report: ModelReport) -> None:
 
 
 # Pixels per character of the table's font and a cell's padding: a column is as wide as its longest text.
-CHAR_PX, PAD_PX, NAME_MAX_PX = 8, 28, 300
+CHAR_PX, PAD_PX, NAME_MAX_PX = 8, 28, 240
 
 
 def _width(texts: list[str], minimum: int = 70, maximum: int = 480) -> int:
@@ -84,10 +84,10 @@ def layer_table(report: ModelReport, depth: int) -> pd.DataFrame:
             {
                 tr("model.col.layer"): _name_tail(name.strip(), layer.depth),
                 tr("model.col.type"): kind,
-                tr("model.col.output"): shape_out,
                 tr("model.col.params"): layer.params_total,
+                tr("model.col.weights"): weights,  # fourth: in view beside the pinned name at 1400 px
                 tr("model.col.flops"): flops,
-                tr("model.col.weights"): weights,
+                tr("model.col.output"): shape_out,
                 tr("model.col.input"): shape_in,
                 tr("model.col.depth"): layer.depth,
             }
@@ -107,7 +107,7 @@ def _column_config(table: pd.DataFrame) -> dict[str, object]:
         tr("model.col.layer"): st.column_config.TextColumn(
             width=width("layer", maximum=NAME_MAX_PX), pinned=True, help=tr("model.col.layer_help")
         ),
-        tr("model.col.type"): st.column_config.TextColumn(width=width("type", maximum=200)),
+        tr("model.col.type"): st.column_config.TextColumn(width=width("type", maximum=160)),
         tr("model.col.output"): st.column_config.TextColumn(width=width("output")),
         tr("model.col.params"): st.column_config.NumberColumn(format="localized", width=width("params")),
         tr("model.col.flops"): st.column_config.TextColumn(
