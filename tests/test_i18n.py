@@ -189,7 +189,7 @@ def test_english_engine_catalogue_says_what_the_engine_says() -> None:
 
 def test_an_error_needs_a_catalogue_key() -> None:
     # English written at a raise site has no key: it is refused, so no sentence can live in code.
-    with pytest.raises(KeyError, match="engine.something new.message"):
+    with pytest.raises(KeyError, match=r"engine\.something new\.message"):
         InspectorError("something new")
 
 

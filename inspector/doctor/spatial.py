@@ -17,7 +17,7 @@ from inspector.doctor.fixes import Fix, insert_layer, remove_layer, set_args, se
 from inspector.doctor.registry import FailureSite, Finding, at_network_input, diagnoses
 from inspector.doctor.sources import CHANNEL_PASS, CHANNEL_SOURCES, source_fix
 from inspector.doctor.wording import set_text, shape_text, wrong_rank
-from inspector.layers.args import MAX_KERNEL
+from inspector.layers.args import MAX_KERNEL, arg_size
 from inspector.layers.checks import AXIS_LETTERS
 from inspector.layers.padding import padding_for_target, same_padding
 
@@ -261,12 +261,14 @@ def padding_keeps_fix(site: FailureSite, flatten_index: int, wanted: int) -> Fix
     if conv is None or isinstance(conv.args.get("padding"), str) or len(conv.input_shape) < 2:
         return None
     ndim = len(conv.input_shape) - 2
-    stride, padding = _per_axis(conv.args["stride"], ndim), _per_axis(conv.args["padding"], ndim)
+    stride, padding = _per_axis(arg_size(conv.args, "stride"), ndim), _per_axis(arg_size(conv.args, "padding"), ndim)
     if any(s != 1 for s in stride) or any(padding):
         return None
-    kernel, dilation = _per_axis(conv.args["kernel_size"], ndim), _per_axis(conv.args["dilation"], ndim)
-    pads = [same_padding(k, 1, d).padding for k, d in zip(kernel, dilation, strict=True)]
-    if any(p is None for p in pads) or conv.output_shape[1] * math.prod(conv.input_shape[2:]) != wanted:
+    kernel = _per_axis(arg_size(conv.args, "kernel_size"), ndim)
+    dilation = _per_axis(arg_size(conv.args, "dilation"), ndim)
+    solved = [same_padding(k, 1, d).padding for k, d in zip(kernel, dilation, strict=True)]
+    pads = [p for p in solved if p is not None]
+    if len(pads) < len(solved) or conv.output_shape[1] * math.prod(conv.input_shape[2:]) != wanted:
         return None
     value = pads[0] if len(set(pads)) == 1 else tuple(pads)
     text = msg(

@@ -29,7 +29,9 @@ def _x_axis(labels: list[str], lang: str) -> tuple[list[str] | list[int], dict[s
     if len(labels) <= MAX_NAMED:
         return labels, dict(tickangle=-45, type="category", automargin=True)
     count = len(labels)
-    axis = dict(type="linear", title=t("chart.model.index_axis", lang, count=count), range=[0.5, count + 0.5])
+    axis: dict[str, object] = dict(
+        type="linear", title=t("chart.model.index_axis", lang, count=count), range=[0.5, count + 0.5]
+    )
     return list(range(1, count + 1)), axis
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
+from streamlit.elements.lib.column_types import ColumnConfig
 
 from inspector.core.formatting import OutputFormat, flops_footnote, layer_row, render_report
 from inspector.core.report import ModelReport
@@ -95,7 +96,7 @@ def layer_table(report: ModelReport, depth: int) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _column_config(table: pd.DataFrame) -> dict[str, object]:
+def _column_config(table: pd.DataFrame) -> dict[str, ColumnConfig]:
     """Return column settings sized to the table's texts, so no number or shape is cut."""
 
     def width(key: str, **bounds: int) -> int:
