@@ -6,7 +6,7 @@ A value from a hand-edited link goes through the same parsing as the CLI (`parse
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import streamlit as st
 
@@ -53,7 +53,7 @@ def init_whole_number(key: str, url_name: str, default: int, low: int, high: int
     st.session_state[key] = value
 
 
-def changed_settings(values: dict[str, object], defaults: dict[str, object]) -> dict[str, str]:
+def changed_settings(values: Mapping[str, object], defaults: Mapping[str, object]) -> dict[str, str]:
     """Return the settings that differ from their defaults, as URL values: a link carries only what was changed."""
     return {name: str(value) for name, value in values.items() if value != defaults.get(name)}
 
