@@ -13,7 +13,7 @@ FlopCounterMode lacks (see there); `UNCOUNTED_LAYERS` names the layers whose ari
 
 from __future__ import annotations
 
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import Any
 
 import torch
@@ -46,7 +46,10 @@ def fused_rnn_layer_flop(
     sum of `batch_sizes` for a packed sequence. Argument order: torch's schema of mkldnn_rnn_layer.
     """
     batch_sizes = args[5] if len(args) > 5 else kwargs.get("batch_sizes")
-    steps = sum(batch_sizes) if batch_sizes else input_shape[0] * input_shape[1]  # type: ignore[arg-type]
+    if isinstance(batch_sizes, list | tuple) and batch_sizes:  # int[] in the schema: a packed sequence
+        steps = sum(batch_sizes)
+    else:
+        steps = input_shape[0] * input_shape[1]
     gates, inputs = weight_ih_shape
     return 2 * steps * gates * (inputs + weight_hh_shape[1])
 
@@ -55,7 +58,7 @@ def fused_rnn_layer_flop(
 # decomposes, so attention's two matmuls would vanish on cpu yet count on meta and cuda. This
 # gives that op the formula torch uses for the CUDA flash kernel; pass it as `custom_mapping`.
 # nn.LSTM's fused CPU kernel gets our formula (it decomposes into counted matmuls on meta).
-EXTRA_FORMULAS = {
+EXTRA_FORMULAS: dict[Any, Callable[..., int]] = {
     torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _cpu_flash_attention_flop,
     torch.ops.aten.mkldnn_rnn_layer: fused_rnn_layer_flop,
 }
@@ -132,7 +135,7 @@ def _on_meta(args: tuple[object, ...]) -> bool:
 # imports torch._dynamo: 1.5 s on a quiet machine, a third of a CLI run. That wrapper only matters
 # under torch.compile, which an inspection never runs: the mode calls the plain function it wraps
 # (`__wrapped__`, set by functools.wraps) and has its own left unwrapped (`_should_skip_dynamo`).
-_count_op = _FlopCounterMode.__torch_dispatch__.__wrapped__
+_count_op = _FlopCounterMode.__torch_dispatch__.__wrapped__  # type: ignore[attr-defined]  # set by functools.wraps
 
 
 class _MemoizedMode(_FlopCounterMode):
