@@ -127,15 +127,34 @@ def _fresh(layout: tuple[Any, ...]) -> Any:
     return torch.empty_strided(shape, stride, dtype=dtype, device="meta", requires_grad=requires_grad)
 
 
-def _on_meta(args: tuple[object, ...]) -> bool:
-    return any(isinstance(arg, torch.Tensor) and arg.is_meta for arg in args)
-
-
 # torch wraps every dispatch mode's `__torch_dispatch__` in `torch._dynamo.disable`, whose first call
 # imports torch._dynamo: 1.5 s on a quiet machine, a third of a CLI run. That wrapper only matters
 # under torch.compile, which an inspection never runs: the mode calls the plain function it wraps
 # (`__wrapped__`, set by functools.wraps) and has its own left unwrapped (`_should_skip_dynamo`).
 _count_op = _FlopCounterMode.__torch_dispatch__.__wrapped__  # type: ignore[attr-defined]  # set by functools.wraps
+
+# The ops FlopCounterMode treats its own way: sizes and strides of non-standard tensors (NotImplemented)
+# and prim.device (never decomposed); they go through its code.
+_NOT_RUN = frozenset(
+    getattr(torch.ops.aten, name).default
+    for name in ("sym_is_contiguous", "is_contiguous", "is_non_overlapping_and_dense", "size", "sym_size")
+) | {
+    torch.ops.aten.is_contiguous.memory_format,
+    torch.ops.aten.is_strides_like_format.default,
+    torch.ops.aten.stride.default,
+    torch.ops.aten.sym_stride.default,
+    torch.ops.aten.storage_offset.default,
+    torch.ops.aten.sym_storage_offset.default,
+    torch.ops.aten.numel.default,
+    torch.ops.aten.sym_numel.default,
+    torch.ops.aten.dim.default,
+    torch.ops.prim.layout.default,
+    torch.ops.prim.device.default,  # never decomposed by FlopCounterMode
+}
+
+
+_UNROUTED = object()  # an op not seen yet
+_SPECIAL = object()  # an op that takes FlopCounterMode's own path (see FlopCounter.route)
 
 
 class _MemoizedMode(_FlopCounterMode):
@@ -150,10 +169,19 @@ class _MemoizedMode(_FlopCounterMode):
     ) -> Any:
         kwargs = kwargs or {}
         counter = self.counter
-        if isinstance(func, torch._ops.HigherOrderOperator) or func in counter.flop_registry:
-            return _count_op(self, func, types, args, kwargs)
-        # Off meta, only ops that decompose are worth a signature: the rest run as they are.
-        if not _on_meta(args) and not counter.decomposes(func):
+        # Most ops (mm, views, adds, softmax) neither decompose nor take torch's special paths: they
+        # run and are counted by their formula, if they have one, as FlopCounterMode does; without its
+        # attempt to decompose them under a re-entered mode first, which is most of its cost per op.
+        # The route is looked up by id: an OpOverload's own __hash__ is Python, and ops live forever.
+        route = counter.routes.get(id(func), _UNROUTED)
+        if route is _UNROUTED:
+            route = counter.route(func)
+        if route is not _SPECIAL:
+            out = func(*args, **kwargs)
+            if route is not None:
+                counter.total += route(*args, **kwargs, out_val=out)
+            return out
+        if isinstance(func, torch._ops.HigherOrderOperator) or func in _NOT_RUN:  # torch's own paths
             return _count_op(self, func, types, args, kwargs)
         try:
             key = (func, _signature(args), _signature(kwargs))
@@ -179,6 +207,7 @@ class FlopCounter(FlopCounterMode):
         self.total = 0
         self.memo: dict[Hashable, int] = {}
         self._composite: dict[object, bool] = {}
+        self.routes: dict[int, Any] = {}  # id(op) → its formula, None (none) or _SPECIAL (see route)
         self.outputs: dict[Hashable, tuple[Any, ...]] = {}
 
     def __enter__(self) -> FlopCounter:
@@ -197,6 +226,17 @@ class FlopCounter(FlopCounterMode):
         if func_packet in self.flop_registry:
             self.total += self.flop_registry[func_packet](*args, **kwargs, out_val=out)
         return out
+
+    def route(self, func: Any) -> Any:
+        """Return and remember `func`'s FLOP formula or None, or _SPECIAL when it needs more than a run and a count.
+
+        _SPECIAL: a higher-order op, an op FlopCounterMode treats its own way (`_NOT_RUN`), or one it
+        would decompose (the decomposition's ops are counted, and memoized).
+        """
+        special = isinstance(func, torch._ops.HigherOrderOperator) or func in _NOT_RUN or self.decomposes(func)
+        route = _SPECIAL if special else self.flop_registry.get(func._overloadpacket)
+        self.routes[id(func)] = route
+        return route
 
     def decomposes(self, func: torch._ops.OpOverload) -> bool:
         """Return whether FlopCounterMode would decompose `func` (it has a CompositeImplicit kernel)."""

@@ -49,6 +49,10 @@ class Preflight:
 class StoragePeak(TorchDispatchMode):
     """Tracks the bytes of storages that ops create, while they live, and their highest sum."""
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        return False  # no torch._dynamo import (1.5 s) on the first op: see inspector.core.flops._count_op
+
     def __init__(self) -> None:
         super().__init__()
         self.live = 0
