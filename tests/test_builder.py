@@ -20,6 +20,7 @@ from inspector.builder.code import generate_code
 from inspector.builder.templates import TEMPLATES, alexnet_spec, lenet5_spec, mlp_spec, template_spec
 from inspector.core.errors import InspectorError, InvalidArgumentError
 from inspector.core.flops import EXTRA_FORMULAS
+from inspector.core.i18n import t
 from inspector.layers.network_spec import (
     MAX_LAYERS,
     MAX_SPEC_BYTES,
@@ -413,4 +414,7 @@ def test_flow_points_and_figure_mark_the_failing_layer():
     assert points[17].status is StepStatus.FAILED and points[17].shape == (1, 9216)
     assert points[-1].running_params is None  # not reached
     figure = builder_flow_figure(result)
-    assert len(figure.data) == 2 and figure.layout.annotations[0].text == "✗ does not fit"
+    assert (
+        len(figure.data) == 2
+        and figure.layout.annotations[0].text == t("builder.chart.fails_here", "en") == "does not fit"
+    )
