@@ -5,8 +5,8 @@ A block is an example when the line before its opening fence is one of these mar
 - `<!-- example -->` before a console block: each `$ command` line is run from the repository root (`python`
   is this interpreter) and the lines after it, up to the next `$`, are what it must print (stdout, then
   stderr). A line `…` stands for any number of lines, so an abridged output is still checked where shown.
-- `<!-- example: json -->` before a ```json block whose first line is `// $ command`: the command's
-  output, parsed as JSON, must equal the block's document (so it may be laid out for reading).
+- `<!-- example: json $ command -->` before a ```json block: the command's output, parsed as JSON, must
+  equal the block's document (so it may be laid out for reading).
 - `<!-- example: python -->` before a ```python block: the code runs in a fresh interpreter and must exit 0.
 
 `python -m tests.readme_examples --write` rewrites the console and JSON blocks from the real output (an
@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
-MARKER = re.compile(r"<!-- example(?::\s*(\w+))? -->")
+MARKER = re.compile(r"<!-- example(?::\s*(\w+))?(?:\s+\$ (.+?))? -->")
 ELLIPSIS = "…"
 TIMEOUT_S = 600  # one command on a loaded 2-core machine, far above any example's real time
 
@@ -35,6 +35,7 @@ class Example:
     kind: str  # "console", "json" or "python"
     first_line: int  # index in README lines of the first line inside the fence
     body: list[str]  # the lines inside the fence
+    command: str = ""  # a JSON example's command, from its marker
 
     @property
     def where(self) -> str:
@@ -50,7 +51,7 @@ def find_examples(text: str) -> list[Example]:
         if not marker or not lines[index + 1].startswith("```"):
             continue
         end = next(i for i in range(index + 2, len(lines)) if lines[i].startswith("```"))
-        examples.append(Example(marker.group(1) or "console", index + 2, lines[index + 2 : end]))
+        examples.append(Example(marker.group(1) or "console", index + 2, lines[index + 2 : end], marker.group(2) or ""))
     return examples
 
 
@@ -97,10 +98,9 @@ def check(example: Example) -> list[str]:
         )
         return [] if done.returncode == 0 else [f"{example.where}: the code exits {done.returncode}: {done.stderr}"]
     if example.kind == "json":
-        command = example.body[0].removeprefix("// $ ")
-        expected = json.loads("\n".join(example.body[1:]))
-        actual = json.loads(run(command))
-        return [] if actual == expected else [f"{example.where}: {command}\n{json.dumps(actual, indent=2)}"]
+        expected = json.loads("\n".join(example.body))
+        actual = json.loads(run(example.command))
+        return [] if actual == expected else [f"{example.where}: {example.command}\n{json.dumps(actual, indent=2)}"]
     problems = []
     for command, expected in commands(example):
         actual = _printed(command)
@@ -119,8 +119,8 @@ def _abridged(expected: list[str], actual: list[str]) -> list[str]:
 def rewritten(example: Example) -> list[str]:
     """Return the block's lines as the program prints them now."""
     if example.kind == "json":
-        document = json.loads(run(example.body[0].removeprefix("// $ ")))
-        return [example.body[0], *json.dumps(document, indent=2, ensure_ascii=False).splitlines()]
+        document = json.loads(run(example.command))
+        return json.dumps(document, indent=2, ensure_ascii=False).splitlines()
     lines = []
     for command, expected in commands(example):
         lines += [f"$ {command}", *_abridged(expected, _printed(command))]
