@@ -20,6 +20,7 @@ from benchmarks.fresh import fresh_summary
 from benchmarks.machine import load_average, machine_info, machine_line
 from benchmarks.profiling import profile_call
 from benchmarks.report import derive, render_markdown
+from benchmarks.speed import speed_summary
 from benchmarks.tools import available_tools, run_ours
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "results.md"
@@ -48,6 +49,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--skip-app", action="store_true", help="skip the web-app timings")
     parser.add_argument("--skip-fresh", action="store_true", help="skip the fresh-process 7B check")
     parser.add_argument("--skip-profile", action="store_true", help="skip the profiles")
+    parser.add_argument("--skip-speed", action="store_true", help="skip the cold start and overhead check (issue 16)")
     parser.add_argument("--no-png", action="store_true", help="write the chart as HTML only")
     args = parser.parse_args(argv)
     if args.repeats is None:
@@ -134,6 +136,7 @@ def run(args: argparse.Namespace, argv: list[str]) -> dict:
         "rows": rows,
         "fresh_process": _fresh(args),
         "app": {} if args.skip_app else app_timings(args.repeats),
+        "speed": {} if args.skip_speed else speed_summary(args.quick),
         "profiles": [] if args.skip_profile else _profiles(cases, args.quick, args.device),
     }
     data["load_average"] = {"start": start_load, "end": load_average()}

@@ -6,6 +6,7 @@ in the JSON too, so the table, the chart and the targets all read the same value
 
 from __future__ import annotations
 
+from benchmarks.speed import speed_section
 from benchmarks.tools import Tool
 
 GB_BYTES = 1.5e9  # "1.5 GB" in the issue, read strictly as 1.5·10⁹ bytes (≈ 1431 MiB)
@@ -341,6 +342,7 @@ def render_markdown(data: dict) -> str:
         "",
         *targets(data),
         "",
+        *speed_section(data.get("speed", {})),
         "## Side by side",
         "",
         "FLOPs are FlopCounterMode's convention: FLOPs = 2 × MACs (a multiply–accumulate counts as two). "

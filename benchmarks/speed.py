@@ -10,10 +10,11 @@ import argparse
 import json
 import re
 import statistics
+from datetime import UTC, datetime
 from pathlib import Path
 
 from benchmarks import cold_start, overhead
-from benchmarks.machine import load_average
+from benchmarks.machine import load_average, machine_info, machine_line
 
 SECTION = "## Speed where people feel it (issue 16)"
 COLD_START_TARGET = 1.3  # CLI layer command ≤ 1.3 × `import torch`
@@ -24,6 +25,8 @@ FLOP_COUNTER_TARGET = 1.2  # inspect_model ≤ 1.2 × FlopCounterMode alone, sam
 def speed_summary(quick: bool = False) -> dict:
     """Return the cold starts and the overhead table's numbers (one round each when `quick`)."""
     return {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "machine_line": machine_line(machine_info("cpu")),
         "load_average": {"start": load_average()},
         "cold_start": cold_start.cold_starts(rounds=1 if quick else 5),
         "overhead": overhead.measure_all(rounds=1 if quick else 9),
@@ -48,9 +51,10 @@ def speed_section(speed: dict) -> list[str]:
     return [
         SECTION,
         "",
+        f"Measured {speed['date']} on {speed['machine_line']} (`python -m benchmarks.speed`). "
         f"Load average at start {speed['load_average']['start']}, at end {speed['load_average_end']}. "
         "Cold starts: fresh processes taking turns, median of the rounds, CPU time of the child (user + system) beside "
-        "its wall time. Overhead: CPU ms per call with torch on one thread, the four calls taking turns, median.",
+        "its wall time. Overhead: CPU ms per call with torch on one thread, the five calls taking turns, median.",
         "",
         "| target | measured | |",
         "|---|---|---|",
@@ -73,7 +77,7 @@ def splice(markdown: str, section: list[str]) -> str:
     text = "\n".join(section)
     pattern = re.compile(re.escape(SECTION) + r".*?(?=\n## |\Z)", re.S)
     if pattern.search(markdown):
-        return pattern.sub(lambda _: text.rstrip("\n"), markdown)
+        return pattern.sub(lambda _: text.rstrip("\n") + "\n", markdown)
     return markdown.replace("## Side by side", text + "\n## Side by side", 1)
 
 

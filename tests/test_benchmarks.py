@@ -57,6 +57,14 @@ def test_our_flops_equal_flop_counter_mode(quick_run: Path, case: str, device: s
         assert ours["flops"] == rows[(case, device, Tool.FLOP_COUNTER)]["flops"]
 
 
+def test_quick_run_has_the_speed_section(quick_run: Path) -> None:
+    text = quick_run.read_text()
+    assert "## Speed where people feel it (issue 16)" in text
+    assert "| `import torch` |" in text and "| gpt 12×128, 64 tokens |" in text
+    speed = json.loads((quick_run.parent / "results.json").read_text())["speed"]
+    assert set(speed["overhead"]["swin-like 8×64, 16×16 map"]) >= {"forward", "torchinfo", "inspect_model"}
+
+
 @pytest.mark.parametrize("device", ["cpu", "meta"])
 def test_parameters_equal_torchinfo_except_its_tied_double_count(quick_run: Path, device: str) -> None:
     rows = _rows(quick_run)
