@@ -6,17 +6,21 @@ from functools import partial
 import streamlit as st
 
 from inspector.checkpoint.match import example_checkpoint, inspect_checkpoint_bytes
+from inspector.model.hf import PREFIX, shelf
 from models import ZOO
 from ui.checkpoint.views import render_summary, render_tensors, render_tree
 from ui.errors import attempt
 from ui.state import fixed_tr, fixed_tr_or, plain, tr
 
 EXAMPLES = ("mlp", "lenet5", "resnet18")
+REFERENCES = [f"{PREFIX}{name}" for name in shelf()]  # Hugging Face reference configs, built on meta to match
 st.title(tr("checkpoint.title"))
 st.caption(tr("checkpoint.intro"))
 
 
 def model_title(name: str, tr: Callable[..., str], tr_or: Callable[[str, str], str]) -> str:
+    if name.startswith(PREFIX):
+        return shelf()[name.removeprefix(PREFIX)].title  # a model's own name, the same in every language
     return tr("checkpoint.none") if not name else tr_or(f"zoo.{name}.title", ZOO[name].title)
 
 
@@ -31,7 +35,7 @@ with left:
         tr("checkpoint.example"), ["", *EXAMPLES], key="ckpt.example", format_func=titles,
         help=tr("checkpoint.example_help"),
     )  # fmt: skip
-    against = st.selectbox(tr("checkpoint.against"), ["", *ZOO], key="ckpt.against", format_func=titles)
+    against = st.selectbox(tr("checkpoint.against"), ["", *ZOO, *REFERENCES], key="ckpt.against", format_func=titles)
     depth = st.slider(tr("checkpoint.depth"), 1, 6, 2, key="ckpt.depth")
 
 with right:

@@ -1,11 +1,14 @@
 """Training planner: memory by part, the largest batch for a budget, and real measured training steps."""
 
+from collections.abc import Callable
+
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from inspector.core.devices import available_devices, cuda_visible_devices
 from inspector.core.shapes import parse_sizes
 from inspector.core.units import binary_bytes
+from inspector.model.hf import DEFAULT_SEQ_LEN, MAX_SEQ_LEN, PREFIX, load_source, shelf
 from inspector.planner.charts import batch_curve_figure, breakdown_figure
 from inspector.planner.choices import MAX_BATCH_SIZE, LossName, OptimizerName, Precision
 from inspector.planner.estimate import MemoryEstimate, estimate_training_memory
@@ -18,10 +21,13 @@ from ui.query import changed_settings, init_choice, init_whole_number, url_value
 from ui.state import fixed_tr, fixed_tr_or, lang, plain, tr, tr_text
 
 PROGRESS = "planner_progress"
+MODELS = [*ZOO, *(f"{PREFIX}{name}" for name in shelf())]  # the zoo, then the Hugging Face reference configs
+TOKEN_MODELS = frozenset(name for name in MODELS[len(ZOO) :] if not load_source(name).is_vision)  # fed ids
 DEVICES = [info.name for info in available_devices() if info.name != "meta"]  # a real step needs memory
 DEFAULTS = {
     "model": "resnet18",
     "sample": "",
+    "seq_len": DEFAULT_SEQ_LEN,
     "batch": 32,
     "precision": "fp32",
     "optimizer": "adam",
@@ -36,9 +42,10 @@ DEFAULTS = {
     "misplace": False,
     "stop": False,
 }
-CHOICES = {"model": list(ZOO), "precision": list(Precision), "optimizer": list(OptimizerName), "loss": list(LossName)}
+CHOICES = {"model": MODELS, "precision": list(Precision), "optimizer": list(OptimizerName), "loss": list(LossName)}
 WHOLE = {
     "batch": (1, MAX_BATCH_SIZE),
+    "seq_len": (1, MAX_SEQ_LEN),
     "steps": (1, 10_000),
     "warmup": (0, 1_000),
     "dataset": (1, 10**12),
@@ -59,12 +66,25 @@ for name, value in DEFAULTS.items():
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def plan(
-    model: str, sample: str, batch: int, choices: tuple, budget: str, device: str
+    model: str, sample: str | int, batch: int, choices: tuple, budget: str, device: str
 ) -> tuple[MemoryEstimate, BatchSearch]:
-    size = parse_sizes(sample) if sample.strip() else None
+    size = sample_size(sample)
     kwargs = dict(zip(("precision", "optimizer", "loss"), choices, strict=True))
     estimate = estimate_training_memory(model, size, batch, device=device, **kwargs)
     return estimate, largest_batch_size(model, size, budget, device=device, **kwargs)
+
+
+def sample_size(sample: str | int) -> object:
+    """Return one sample's size: a token model's sequence length, or the typed shape (blank: the model's own)."""
+    if isinstance(sample, int):
+        return (sample,)
+    return parse_sizes(sample) if sample.strip() else None
+
+
+def model_title(name: str, tr_or: Callable[[str, str], str]) -> str:
+    if name.startswith(PREFIX):
+        return shelf()[name.removeprefix(PREFIX)].title  # a model's own name, the same in every language
+    return tr_or(f"zoo.{name}.title", ZOO[name].title)
 
 
 def show_progress(bar: DeltaGenerator, done: int, total: int) -> None:
@@ -85,11 +105,18 @@ with left:
     tr_now, tr_or_now = fixed_tr(), fixed_tr_or()  # format_func runs again outside the session in AppTest
     model = st.selectbox(
         tr("planner.model"),
-        list(ZOO),
+        MODELS,
         key="planner_model",
-        format_func=lambda name, tr_or=tr_or_now: tr_or(f"zoo.{name}.title", ZOO[name].title),
+        format_func=lambda name, tr_or=tr_or_now: model_title(name, tr_or),
     )
-    sample = st.text_input(tr("planner.sample"), key="planner_sample", help=tr("planner.sample_help"))
+    if model in TOKEN_MODELS:  # token ids: one sample is a sequence, its length the only size
+        seq_len = st.number_input(
+            tr("planner_hf.seq_len"), *WHOLE["seq_len"], key="planner_seq_len", help=tr("planner_hf.seq_len_help")
+        )
+        sample: str | int = int(seq_len)
+    else:
+        seq_len = st.session_state["planner_seq_len"]
+        sample = st.text_input(tr("planner.sample"), key="planner_sample", help=tr("planner.sample_help"))
     batch = st.number_input(tr("planner.batch"), *WHOLE["batch"], key="planner_batch")
     choices = (
         st.selectbox(
@@ -133,7 +160,14 @@ with left:
         tr("planner.stop"), key="planner_stop_button", on_click=lambda: st.session_state.update(planner_stop=True)
     )
 
-settings = {"model": model, "sample": sample, "batch": int(batch), "budget": budget, "steps": int(steps)}
+settings = {
+    "model": model,
+    "sample": st.session_state["planner_sample"],
+    "seq_len": int(seq_len),
+    "batch": int(batch),
+    "budget": budget,
+    "steps": int(steps),
+}
 settings |= {"warmup": int(warmup), "dataset": int(dataset), "epochs": int(epochs)}
 settings |= dict(zip(("precision", "optimizer", "loss"), (str(choice) for choice in choices), strict=True))
 write_url(changed_settings(settings, DEFAULTS))  # before the right column, which may stop the script
@@ -153,7 +187,7 @@ with right:
         result = attempt(
             measure_training_step,
             model,
-            input_size=parse_sizes(sample) if sample.strip() else None,
+            input_size=sample_size(sample),
             batch_size=int(batch),
             device=device,
             **dict(zip(("precision", "optimizer", "loss"), choices, strict=True)),
