@@ -1,6 +1,8 @@
-"""FLOP counting that gives FlopCounterMode's numbers, faster on repeated blocks.
+"""FLOP counting that gives FlopCounterMode's numbers, faster per op and on repeated blocks.
 
-FlopCounterMode decomposes every op that has no FLOP formula, to find formulas inside it (a
+Most ops (views, adds, softmax, mm) cannot decompose: each is run and counted by its formula
+directly, without FlopCounterMode's attempt to decompose it first (`FlopCounter.route`).
+FlopCounterMode decomposes every other op that has no FLOP formula, to find formulas inside it (a
 layer_norm into prims, an attention into matmuls); in Python that dominates a transformer's
 inspection. The count of such an op depends only on its overload and its arguments' shapes,
 dtypes and plain values, so the first call of each signature is counted the normal way and the
