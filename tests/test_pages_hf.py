@@ -59,3 +59,15 @@ def test_checkpoint_matched_against_gpt2(tmp_path, monkeypatch):
     row = table[table.iloc[:, 0] == "transformer.wte.weight"].iloc[0]
     wte = gpt2_on_meta().transformer.wte.weight.shape  # torch's own: (50257, 768)
     assert row.iloc[1] == "(100, 32)" and row.iloc[2] == str(tuple(wte))
+
+
+def test_planner_7b_estimated_on_meta_and_real_step_refused(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    app = AppTest.from_file(str(ROOT / "app_pages" / "planner.py"), default_timeout=300)
+    for key, value in {"model": "hf:llama-2-7b", "batch": 1, "steps": 1, "warmup": 0}.items():
+        app.session_state[f"planner_{key}"] = value
+    app.run()
+    assert not app.exception and not app.error and app.metric[0].value.endswith("GiB")  # estimated: nothing allocated
+    app.button(key="planner_run").click().run()
+    assert not app.exception and "more than the" in app.error[0].value  # the memory guard's refusal, on the page
+    assert len(app.get("plotly_chart")) == 2  # the rest of the page keeps working
