@@ -43,6 +43,7 @@ EXTRA_COMMANDS: tuple[str, ...] = (
     "inspector.builder.cli",
     "inspector.planner.cli",
     "inspector.checkpoint.cli",
+    "inspector.model.graph_cli",
 )
 
 

@@ -116,3 +116,27 @@ def test_names_from_the_model_are_data_for_graphviz() -> None:
 def test_words_on_the_drawing_follow_the_language(resnet18: nn.Module) -> None:
     graph = trace_graph(resnet18, (1, 3, 64, 64)).view(1)
     assert "params" in to_dot(graph, "en") and "个参数" in to_dot(graph, "zh")
+
+
+def test_the_graph_command_prints_dot_json_and_one_line_errors(capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from inspector.cli import USER_ERROR, main
+
+    assert main(["graph", "resnet18", "--depth", "1", "--format", "json"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    model = build_zoo_model("resnet18", device="meta")
+    modules = [node["name"] for node in document["nodes"] if node["kind"] == "module"]
+    assert modules == [name for name, _ in model.named_children()]  # depth 1: the model's own children
+    assert main(["graph", "mlp"]) == 0 and capsys.readouterr().out.startswith('digraph "mlp" {')
+    assert main(["graph", "mlp", "--format", "png"]) == USER_ERROR
+    assert capsys.readouterr().err.strip() == "error: --format must be one of dot, svg, json, got 'png'"
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed")
+def test_the_graph_command_draws_svg(capsys: pytest.CaptureFixture[str]) -> None:
+    from inspector.cli import main
+
+    assert main(["graph", "lenet5", "--format", "svg"]) == 0
+    svg = capsys.readouterr().out
+    assert svg.lstrip().startswith("<?xml") and "features.0" in svg and "</svg>" in svg
