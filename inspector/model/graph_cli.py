@@ -21,7 +21,7 @@ from inspector.model.zoo import parse_kwargs
 FORMATS = ("dot", "svg", "json")
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]  # argparse's own
+def add_command(commands: argparse._SubParsersAction) -> None:
     """Register the `graph` subcommand."""
     parser = commands.add_parser("graph", help="the model's dataflow as a graph (DOT, SVG or JSON)")
     parser.add_argument("name", help="a zoo model, hf:NAME, module:Class or path/to/file.py:Class")
