@@ -113,6 +113,27 @@ CHROMIUM_ARGS = [
 ]
 
 
+@contextmanager
+def chromium_browser() -> Iterator[object]:
+    """Yield Debian's Chromium driven by playwright (sync API), closed afterwards. The caller skips first
+    when the browser or the playwright package is missing."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@contextmanager
+def chromium_page(width: int = 1440, height: int = 1000) -> Iterator[object]:
+    """Yield a new Chromium tab of `width` × `height` pixels (see `chromium_browser`)."""
+    with chromium_browser() as browser:
+        yield browser.new_page(viewport={"width": width, "height": height})
+
+
 def screenshot(page: object, name: str, folder: Path) -> Path:
     """Write the whole page to FOLDER/NAME.png and return the path.
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from server import CHROMIUM, CHROMIUM_ARGS, screenshot
+from server import CHROMIUM, chromium_page, screenshot
 from torch import nn
 
 from models import ZOO
@@ -36,12 +36,8 @@ def app_url(streamlit_server: object) -> str:
 
 @pytest.fixture(scope="module")
 def page(app_url: str) -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page(viewport={"width": 1440, "height": 1000})
-        finally:
-            browser.close()
+    with chromium_page() as tab:
+        yield tab
 
 
 def _metric(page: object, label: str) -> object:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server import CHROMIUM, CHROMIUM_ARGS
+from server import CHROMIUM, chromium_page
 
 from inspector.model.hf import build_hf_model, load_source
 from models import ZOO
@@ -27,12 +27,8 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 
 @pytest.fixture(scope="module")
 def page(streamlit_server: object) -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page(viewport={"width": 1440, "height": 1000})
-        finally:
-            browser.close()
+    with chromium_page() as tab:
+        yield tab
 
 
 def _open_graph(page: object, url: str) -> object:

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
-from server import CHROMIUM, CHROMIUM_ARGS, screenshot
+from server import CHROMIUM, chromium_browser, chromium_page, screenshot
 
 from inspector.builder.build import build_network, propagate
 from inspector.builder.templates import template_spec
@@ -24,14 +24,9 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 
 @pytest.fixture(scope="module")
 def page(streamlit_server: object) -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            tab = browser.new_page(viewport={"width": 1440, "height": 1000})
-            tab.base_url = streamlit_server.url
-            yield tab
-        finally:
-            browser.close()
+    with chromium_page() as tab:
+        tab.base_url = streamlit_server.url
+        yield tab
 
 
 def test_builder_applies_one_fix(page, screenshot_dir):
@@ -110,12 +105,8 @@ PICTURED = """
 
 @pytest.fixture(scope="module")
 def browser(streamlit_server: object) -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium_browser() as chromium:
+        yield chromium
 
 
 @pytest.mark.parametrize("width", WIDTHS)

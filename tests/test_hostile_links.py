@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from server import CHROMIUM, CHROMIUM_ARGS, health_ok
+from server import CHROMIUM, chromium_page, health_ok
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -67,12 +67,8 @@ def peak_bytes(pid: int) -> int:
 
 @pytest.fixture(scope="module")
 def page(streamlit_server: object) -> Iterator[object]:
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser.new_page(viewport={"width": 1440, "height": 1000})
-        finally:
-            browser.close()
+    with chromium_page() as tab:
+        yield tab
 
 
 @pytest.mark.parametrize("link", list(HOSTILE))
