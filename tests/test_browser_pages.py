@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
-from server import CHROMIUM, chromium_browser, chromium_page, screenshot
+from server import CHROMIUM, chromium_browser, screenshot
 
 from inspector.builder.build import build_network, propagate
 from inspector.builder.templates import template_spec
@@ -23,10 +23,19 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 
 
 @pytest.fixture(scope="module")
-def page(streamlit_server: object) -> Iterator[object]:
-    with chromium_page() as tab:
-        tab.base_url = streamlit_server.url
-        yield tab
+def browser(streamlit_server: object) -> Iterator[object]:
+    # One playwright for the whole module: a second sync_playwright while the first is open raises
+    # "Sync API inside the asyncio loop".
+    with chromium_browser() as chromium:
+        yield chromium
+
+
+@pytest.fixture(scope="module")
+def page(browser: object, streamlit_server: object) -> Iterator[object]:
+    tab = browser.new_page(viewport={"width": 1440, "height": 1000})
+    tab.base_url = streamlit_server.url
+    yield tab
+    tab.close()
 
 
 def test_builder_applies_one_fix(page, screenshot_dir):
@@ -101,12 +110,6 @@ PICTURED = """
   return found;
 }
 """
-
-
-@pytest.fixture(scope="module")
-def browser(streamlit_server: object) -> Iterator[object]:
-    with chromium_browser() as chromium:
-        yield chromium
 
 
 @pytest.mark.parametrize("width", WIDTHS)
