@@ -22,7 +22,7 @@ from inspector.core.errors import ForwardError
 from inspector.core.inputs import make_inputs, run_call
 from inspector.core.shapes import shape_tree
 from inspector.model.graph import GraphEdge, GraphNode, ModelGraph, ModuleInfo
-from inspector.model.inspection import _converted_state, _float_dtype, _subtree_params
+from inspector.model.stand_ins import converted_state, float_dtype, subtree_params
 
 # Operations that only re-view or re-type their input: the edge keeps pointing at the input's maker.
 PASS_THROUGH = frozenset(
@@ -147,8 +147,8 @@ def trace_graph(
 ) -> ModelGraph:
     """Return the dataflow graph of one forward of `model` on `device` (meta: free), the model left as found."""
     target = resolve_device(device)
-    state = _converted_state(model, target, None)
-    inputs = make_inputs(input_size, input_data, target, _float_dtype(model), input_dtype)
+    state = converted_state(model, target, None)
+    inputs = make_inputs(input_size, input_data, target, float_dtype(model), input_dtype)
     recorder = _Recorder(model)
     for index, tensor in enumerate(_tensors(inputs)):
         recorder.add_node("input", "input" if index == 0 else f"input{index}", "input", [], tensor)
@@ -168,7 +168,7 @@ def trace_graph(
         for handle in handles:
             handle.remove()
     recorder.add_node("output", "output", "output", list(_tensors(output)), output)
-    params = _subtree_params(model)
+    params = subtree_params(model)
     modules = {
         qualified: ModuleInfo(type(module).__name__, params.get(qualified, 0))
         for qualified, module in model.named_modules()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 import torch
@@ -18,6 +17,7 @@ from inspector.core.inputs import make_inputs, run_call
 from inspector.core.report import LayerReport, ModelReport
 from inspector.core.shapes import shape_tree, tensors_in
 from inspector.doctor.inputs import WholeModel
+from inspector.model.stand_ins import converted_state, float_dtype, subtree_params
 from models import ZOO
 
 MODES = ("eval", "train")
@@ -49,45 +49,10 @@ def inspect_model(
         raise InvalidArgumentError("errors_b.bad_mode", choices=", ".join(MODES), value=repr(mode))
     target = resolve_device(device)
     cast = resolve_dtype(dtype) if dtype is not None else None
-    inputs = make_inputs(input_size, input_data, target, cast or _float_dtype(model), input_dtype)
-    state = _converted_state(model, target, cast)
+    inputs = make_inputs(input_size, input_data, target, cast or float_dtype(model), input_dtype)
+    state = converted_state(model, target, cast)
     trace = _run(model, inputs, state, mode, name)
     return _build_report(model, name, target, cast, inputs, state, trace, mode)
-
-
-def _float_dtype(model: nn.Module) -> torch.dtype:
-    for tensor in model.parameters():
-        if tensor.is_floating_point():
-            return tensor.dtype
-    return torch.get_default_dtype()
-
-
-def _converted_state(
-    model: nn.Module, target: torch.device, cast: torch.dtype | None
-) -> dict[str, torch.Tensor] | None:
-    """Return stand-in parameters and buffers on `target`/`cast`, or None when the model fits as is.
-
-    Stand-ins go through `functional_call`, so the user's module is never moved or cast; on meta
-    they cost no memory.
-    """
-    # One name per tensor: functional_call re-ties shared parameters itself (tie_weights=True) and
-    # refuses a stand-in given under both names of a tied weight.
-    tensors: dict[str, torch.Tensor] = dict(model.named_parameters())
-    tensors.update(model.named_buffers())
-
-    def fits(tensor: torch.Tensor) -> bool:
-        same_dtype = cast is None or not tensor.is_floating_point() or tensor.dtype == cast
-        return tensor.device == target and same_dtype
-
-    if all(fits(tensor) for tensor in tensors.values()):
-        return None
-    try:
-        return {
-            key: tensor.detach().to(target, cast if cast is not None and tensor.is_floating_point() else None)
-            for key, tensor in tensors.items()
-        }
-    except (RuntimeError, MemoryError) as error:
-        raise InvalidArgumentError("errors_b.could_not_place_weights", device=target, error=str(error)) from None
 
 
 def _run(
@@ -139,25 +104,8 @@ def _forward_error(model: nn.Module, failure: ForwardFailure, whole: WholeModel 
     )
 
 
-def _subtree_params(model: nn.Module) -> dict[str, int]:
-    """Return each module's parameter count with its children's, a shared one once per subtree.
-
-    One pass over the parameters, adding each to its owners' prefixes: asking every module for
-    `parameters()` would walk each subtree again, which dominates on deep models.
-    """
-    seen: dict[str, set[int]] = defaultdict(set)
-    totals: dict[str, int] = defaultdict(int)
-    for full, param in model.named_parameters(remove_duplicate=False):
-        parts = full.split(".")[:-1]
-        for prefix in ("", *(".".join(parts[: i + 1]) for i in range(len(parts)))):
-            if id(param) not in seen[prefix]:
-                seen[prefix].add(id(param))
-                totals[prefix] += param.numel()
-    return totals
-
-
 def _layer_reports(model: nn.Module, trace: ForwardTrace) -> list[LayerReport]:
-    subtree = _subtree_params(model)
+    subtree = subtree_params(model)
     owners: dict[int, str] = {}
     layers = []
     for qualified, module in model.named_modules():
@@ -221,7 +169,7 @@ def _build_report(
     return ModelReport(
         model=name or type(model).__name__,
         device=str(target),
-        dtype=dtype_name(cast or _float_dtype(model)),
+        dtype=dtype_name(cast or float_dtype(model)),
         input_size=shape_tree(inputs),
         output_shape=shape_tree(trace.output),
         total_params=total,
