@@ -1,15 +1,17 @@
 """Initialisation explorer: what a scheme does to the weights, and to activations and gradients through depth."""
 
+from functools import partial
+
 import streamlit as st
 
 from inspector.init.charts import DepthMetric, depth_figure, histogram_figure
 from inspector.init.models import DEEP_MODELS, model_names, nonlinearity_for
 from inspector.init.report import InitComparison, compare_with_default
-from inspector.init.schemes import SCHEMES, BiasInit, FanMode, InitScheme, Nonlinearity
+from inspector.init.schemes import SCHEMES, BiasInit, FanMode, InitScheme, Nonlinearity, parse_argument
 from models import ZOO
 from models.deep import ActivationFunction
 from ui.errors import attempt, show_problems
-from ui.query import changed_settings, init_choice, init_whole_number, write_url
+from ui.query import changed_settings, init_choice, init_parsed, init_whole_number, write_url
 from ui.state import fixed_tr, fixed_tr_or, lang, plain, tr, tr_text
 
 CHOICES = {"mode": list(FanMode), "nonlinearity": list(Nonlinearity)}
@@ -24,11 +26,22 @@ for name, options in named.items():  # a link opens the exploration it was copie
     init_choice(f"init_{name}", name, options, str(DEFAULTS[name]), problems)
 for name, (low, high) in WHOLE.items():
     init_whole_number(f"init_{name}", name, int(DEFAULTS[name]), low, high, problems)
-for scheme, info in SCHEMES.items():  # one widget per scheme and argument: each keeps torch's defaults
+
+
+def argument_default(name: str, default: float | str | None) -> float | str:
+    """Return where a scheme argument's widget starts: torch's default, except the gain's nonlinearity,
+    which follows the network's activation (and constant's value, which torch leaves to the caller)."""
+    if name == "nonlinearity":
+        return nonlinearity_for(st.session_state["init_activation"])
+    return 0.1 if default is None else default
+
+
+for scheme, info in SCHEMES.items():  # one widget per scheme and argument: each keeps its own value
     for name, default in info.arguments:
-        if name == "nonlinearity":  # except the gain, which follows the network's activation
-            default = nonlinearity_for(st.session_state["init_activation"])
-        st.session_state.setdefault(f"init_{scheme}_{name}", 0.1 if default is None else default)
+        key, start = f"init_{scheme}_{name}", argument_default(name, default)
+        if scheme == st.session_state["init_scheme"]:  # a link carries the arguments of its scheme
+            init_parsed(key, name, start, partial(parse_argument, name), problems)
+        st.session_state.setdefault(key, start)
 
 
 def follow_activation() -> None:
@@ -90,7 +103,9 @@ with right:
 
 settings = {"model": model, "scheme": scheme, "bias": bias, "seed": int(seed), "batch": int(batch)}
 settings |= {name: int(value) if isinstance(value, int) else value for name, value in options.items()}
-write_url(changed_settings(settings, DEFAULTS))  # before a failed run stops the script
+settings |= {name: str(value) if name in CHOICES else float(value) for name, value in arguments.items()}
+argument_defaults = {name: argument_default(name, default) for name, default in SCHEMES[InitScheme(scheme)].arguments}
+write_url(changed_settings(settings, DEFAULTS | argument_defaults))  # before a failed run stops the script
 
 result = attempt(
     explore,

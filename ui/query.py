@@ -6,13 +6,14 @@ A value from a hand-edited link goes through the same parsing as the CLI (`parse
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import streamlit as st
 
 from inspector.core.bounds import MAX_DIGITS, longest_number
+from inspector.core.errors import InspectorError
 from inspector.core.i18n import DEFAULT_LANG, available_languages, language_for_locale
-from ui.state import DEFAULT_DEVICE, DEFAULT_DTYPE, device, dtype, lang, plain, setting, tr
+from ui.state import DEFAULT_DEVICE, DEFAULT_DTYPE, device, dtype, lang, plain, setting, tr, tr_text
 
 # A page reads names, numbers and shapes from the link, none near this long. The Model Builder's
 # `spec` token is longer by design, and bounded where it is decoded (inspector.layers.network_spec).
@@ -50,6 +51,21 @@ def init_whole_number(key: str, url_name: str, default: int, low: int, high: int
         else:
             reason = tr("query.whole_number_reason", low=f"{low:,}", high=f"{high:,}")
             problems.append(tr("query.bad_value", setting=setting(url_name, raw), reason=reason))
+    st.session_state[key] = value
+
+
+def init_parsed(key: str, url_name: str, default: object, parse: Callable[[str], object], problems: list[str]) -> None:
+    """Start widget `key` from the URL's `url_name` read by `parse` (the engine's own reader), else from
+    `default`; a value `parse` refuses is named in a notice with the engine's reason."""
+    if key in st.session_state:
+        return
+    raw = url_value(url_name)
+    value = default
+    if raw is not None:
+        try:
+            value = parse(raw)
+        except InspectorError as error:
+            problems.append(tr("query.bad_value", setting=setting(url_name, raw), reason=plain(tr_text(error))))
     st.session_state[key] = value
 
 

@@ -159,6 +159,19 @@ def _number(name: str, raw: object) -> float:
     return value
 
 
+def parse_argument(name: str, raw: object) -> float | str:
+    """Return one scheme argument read from text (a link's value): a choice, or a finite number that is
+    positive where it must be (gain, std). Checks between arguments (a < b) are make_init_spec's."""
+    if name in _CHOICES:
+        return _choice(raw, _CHOICES[name])
+    value = _number(name, raw)
+    if name == "gain" and value <= 0:
+        raise InvalidArgumentError("errors_b.gain_positive", gain=value)
+    if name == "std" and value <= 0:
+        raise InvalidArgumentError("errors_b.std_positive", std=value)
+    return value
+
+
 def _check_values(scheme: InitScheme, values: dict[str, float | str]) -> None:
     """Raise for values torch would accept silently but that make no sense (or give NaN)."""
     numbers = {name: value for name, value in values.items() if isinstance(value, float)}  # all but nonlinearity
