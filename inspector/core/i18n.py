@@ -63,7 +63,7 @@ def error_text(error: InspectorError, lang: str = DEFAULT_LANG) -> tuple[str, st
     way, its hint offered as the param `<name>_hint`; a param that is a `Message` (e.g. a forward failure's
     diagnosis from the shape doctor) is translated by `localize`.
     """
-    if lang == DEFAULT_LANG or not error.key or f"engine.{error.key}.message" not in catalogue(lang):
+    if lang == DEFAULT_LANG or f"engine.{error.key}.message" not in catalogue(lang):
         return error.message, error.hint
     params: dict[str, object] = {}
     for name, value in error.params.items():
@@ -73,7 +73,7 @@ def error_text(error: InspectorError, lang: str = DEFAULT_LANG) -> tuple[str, st
             params[name] = localize(value, lang)
     message = t(f"engine.{error.key}.message", lang, **params)
     hint = error.hint
-    hint_key = getattr(error, "hint_key", None) or error.key
+    hint_key = error.hint_key or error.key
     if hint is not None and f"engine.{hint_key}.hint" in catalogue(lang):
         hint = t(f"engine.{hint_key}.hint", lang, **params)
     return message, hint
