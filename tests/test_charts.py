@@ -19,7 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from inspector.core.flops import EXTRA_FORMULAS
 from inspector.core.shapes import format_shape_tree
-from inspector.lab.charts import Cell, matmul_figure, output_cell_from_point, sliding_window_figure
+from inspector.lab.charts import Cell, matmul_figure, output_cell_from_point, output_grid_figure, sliding_window_figure
 from inspector.lab.windows import axis_windows, read_input_cells
 from inspector.model.chart_data import layer_groups, shape_flow
 from inspector.model.charts import flops_figure, params_figure, shape_flow_figure
@@ -114,6 +114,23 @@ def test_a_click_on_the_output_grid_names_that_cell() -> None:
     assert output_cell_from_point({"x": 3, "y": 2, "curve_number": 6}, 2) == (2, 3)
     assert output_cell_from_point({"x": 4.0, "y": 0}, 1) == (4,)
     assert output_cell_from_point({"x": None, "y": 1}, 2) is None
+
+
+@pytest.mark.parametrize(("input_size", "cell"), [((8, 8), (2, 3)), ((20,), (4,)), ((64, 64), (50, 7))])
+def test_the_output_grid_holds_the_cells_torch_returns_and_marks_the_chosen_one(input_size, cell) -> None:
+    layer = nn.Conv2d(1, 1, 3, padding=1) if len(input_size) == 2 else nn.Conv1d(1, 1, 3, padding=1)
+    output_size = tuple(layer(torch.zeros(1, 1, *input_size)).shape[2:])
+    figure = output_grid_figure(output_size, cell)
+    heatmap, points = figure.data
+    # every click point reads back as a real output cell; the heatmap marks only the chosen one
+    clicked = [output_cell_from_point({"x": x, "y": y}, len(cell)) for x, y in zip(points.x, points.y, strict=True)]
+    assert all(all(0 <= i < n for i, n in zip(c, output_size, strict=True)) for c in clicked)
+    assert cell in clicked and len(clicked) == len(set(clicked)) <= 40 * 40  # a viewport of at most 40 × 40
+    marked = [
+        (y, x) for y, row in zip(heatmap.y, heatmap.z, strict=True) for x, v in zip(heatmap.x, row, strict=True) if v
+    ]
+    assert [c[-len(cell) :] for c in marked] == [cell]
+    assert figure.layout.yaxis.scaleanchor == "x"  # square cells at any width
 
 
 def test_matmul_blocks_carry_the_linear_shapes() -> None:

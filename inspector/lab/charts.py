@@ -12,7 +12,6 @@ from collections.abc import Mapping, Sequence
 from enum import IntEnum
 
 import plotly.graph_objects as go
-from plotly.subplots import make_subplots
 
 from inspector.core.i18n import t
 from inspector.core.shapes import format_shape_tree
@@ -20,6 +19,9 @@ from inspector.lab.windows import AxisWindow, axis_cell_window
 from inspector.layers.receptive_field import InputWindow
 
 MAX_DRAWN_CELLS = 40  # per axis: a bigger grid is drawn as a viewport around the window
+# Below the padded input: the x axis's ticks and title (about 55 px), then the legend, five rows at most
+# (one entry a row in a narrow column): the legend never reaches the axis, whatever the grid's aspect.
+LEGEND_PX = 160
 
 
 class Cell(IntEnum):
@@ -112,7 +114,7 @@ def _grid_2d(input_sizes: Sequence[int], axes: Sequence[AxisWindow], out_index: 
     return xs, ys, z, hover, windows
 
 
-def _box(fig: go.Figure, rows: Sequence[int], cols: Sequence[int], dash: str, colour: str, col: int = 1) -> None:
+def _box(fig: go.Figure, rows: Sequence[int], cols: Sequence[int], dash: str, colour: str) -> None:
     fig.add_shape(
         type="rect",
         x0=min(cols) - 0.5,
@@ -120,8 +122,6 @@ def _box(fig: go.Figure, rows: Sequence[int], cols: Sequence[int], dash: str, co
         y0=min(rows) - 0.5,
         y1=max(rows) + 0.5,
         line=dict(color=colour, width=3, dash=dash),
-        row=1,
-        col=col,
     )
 
 
@@ -131,6 +131,19 @@ def _neighbour(index: Sequence[int], output_sizes: Sequence[int]) -> list[int] |
     return None if last < 0 else [*index[:-1], last]
 
 
+def _gap(cells: int) -> int:
+    """Return the pixels between drawn cells: thin lines once a row holds many small cells."""
+    return 2 if cells <= 20 else 1
+
+
+def _square_axes(fig: go.Figure) -> None:
+    """Keep a grid's cells square however wide the figure is drawn: y follows x, the plot shrinks to fit."""
+    fig.update_yaxes(
+        autorange="reversed", scaleanchor="x", constrain="domain", constraintoward="top", showgrid=False, zeroline=False
+    )
+    fig.update_xaxes(showgrid=False, constrain="domain", zeroline=False)
+
+
 def sliding_window_figure(
     input_sizes: Sequence[int],
     output_sizes: Sequence[int],
@@ -138,19 +151,13 @@ def sliding_window_figure(
     out_index: Sequence[int],
     lang: str = "en",
 ) -> go.Figure:
-    """Return the padded input with the cells one output cell reads, beside the output grid.
+    """Return the padded input with the cells one output cell reads (its output grid: `output_grid_figure`).
 
     Solid box: the window of the chosen output cell; dashed box: its neighbour's, `stride` cells on.
-    The output grid is a scatter of square markers so that clicking one selects that cell.
+    The input and the output are two figures so that a narrow screen stacks them, each full width.
     """
     xs, ys, z, hover, windows = _grid_2d(input_sizes, axes, out_index, lang)
-    fig = make_subplots(
-        rows=1,
-        cols=2,
-        column_widths=[0.62, 0.38],
-        horizontal_spacing=0.08,
-        subplot_titles=(t("chart.window.input_title", lang), t("chart.window.output_title", lang)),
-    )
+    fig = go.Figure()
     colours = [CELL_COLOURS[cell] for cell in Cell]
     fig.add_trace(
         go.Heatmap(
@@ -161,14 +168,12 @@ def sliding_window_figure(
             zmax=len(Cell) - 0.5,
             colorscale=_discrete_scale(colours),
             showscale=False,
-            xgap=2,
-            ygap=2,
+            xgap=_gap(max(len(xs), len(ys))),
+            ygap=_gap(max(len(xs), len(ys))),
             text=hover,
             hoverinfo="text",
             name="",
-        ),
-        row=1,
-        col=1,
+        )
     )
     for cell in Cell:
         fig.add_trace(
@@ -178,9 +183,7 @@ def sliding_window_figure(
                 mode="markers",
                 name=t(f"chart.window.legend.{cell.name.lower()}", lang),
                 marker=dict(symbol="square", size=12, color=CELL_COLOURS[cell], line=dict(color="#9ca3af", width=1)),
-            ),
-            row=1,
-            col=1,
+            )
         )
     shift = [a.pad_before for a in _as_2d(input_sizes, axes, out_index)[1]]
     _box(
@@ -200,79 +203,91 @@ def sliding_window_figure(
             "dash",
             "#2563eb",
         )
-    _add_output_grid(fig, output_sizes, out_index, lang)
+    _square_axes(fig)
+    two_d = len(input_sizes) == 2
     fig.update_yaxes(
-        autorange="reversed",
-        scaleanchor="x",
-        constrain="domain",
-        showgrid=False,
-        zeroline=False,
-        title=t("chart.window.rows", lang) if len(input_sizes) == 2 else None,
-        row=1,
-        col=1,
+        title=t("chart.window.rows", lang) if two_d else None, showticklabels=two_d, ticks=None if two_d else ""
     )
-    fig.update_xaxes(
-        showgrid=False,
-        constrain="domain",
-        zeroline=False,
-        row=1,
-        col=1,
-        title=t("chart.window.cols" if len(input_sizes) == 2 else "chart.window.positions", lang),
-    )
+    fig.update_xaxes(title=t("chart.window.cols" if two_d else "chart.window.positions", lang))
     fig.update_layout(
-        height=480,
-        margin=dict(l=10, r=10, t=40, b=10),
+        title=dict(text=t("chart.window.input_title", lang), x=0.5, xanchor="center"),
+        height=LEGEND_PX + (340 if two_d else 90),
+        margin=dict(l=10, r=10, t=40, b=LEGEND_PX),
         plot_bgcolor="white",
-        clickmode="event+select",
-        legend=dict(orientation="h", yanchor="top", y=-0.16),
+        legend=dict(orientation="h", yref="container", yanchor="bottom", y=0),  # wraps to rows when narrow
         dragmode=False,
     )
     return fig
 
 
-def _add_output_grid(fig: go.Figure, output_sizes: Sequence[int], out_index: Sequence[int], lang: str) -> None:
-    rows = output_sizes[0] if len(output_sizes) == 2 else 1
-    cols = output_sizes[-1]
-    chosen = (out_index[0], out_index[1]) if len(out_index) == 2 else (0, out_index[0])
-    row_range = _viewport(rows, [chosen[0]])
-    col_range = _viewport(cols, [chosen[1]])
+def output_grid_figure(output_sizes: Sequence[int], out_index: Sequence[int], lang: str = "en") -> go.Figure:
+    """Return the output grid, the chosen cell highlighted; clicking a cell selects it.
+
+    The cells are a heatmap, so they stay square at any width; over each sits a transparent scatter
+    point, what plotly selects on a click (`output_cell_from_point` reads it back).
+    """
+    two_d = len(output_sizes) == 2
+    rows = output_sizes[0] if two_d else 1
+    chosen = (out_index[0], out_index[1]) if two_d else (0, out_index[0])
+    row_range = list(_viewport(rows, [chosen[0]]))
+    col_range = list(_viewport(output_sizes[-1], [chosen[1]]))
     cells = [(r, c) for r in row_range for c in col_range]
-    size = max(6, min(34, 300 // max(len(row_range), len(col_range))))
+    hover = [
+        t("chart.window.output_cell", lang, position=format_shape_tree(list(cell) if two_d else [cell[1]]))
+        for cell in cells
+    ]
+    fig = go.Figure()
+    fig.add_trace(
+        go.Heatmap(
+            x=col_range,
+            y=row_range,
+            z=[[int((r, c) == chosen) for c in col_range] for r in row_range],
+            zmin=0,
+            zmax=1,
+            colorscale=_discrete_scale(["#ecfccb", CELL_COLOURS[Cell.READ_INPUT]]),
+            showscale=False,
+            xgap=_gap(max(len(row_range), len(col_range))),
+            ygap=_gap(max(len(row_range), len(col_range))),
+            hoverinfo="skip",
+        )
+    )
     fig.add_trace(
         go.Scatter(
             x=[c for _, c in cells],
             y=[r for r, _ in cells],
             mode="markers",
             showlegend=False,
-            marker=dict(
-                symbol="square",
-                size=size,
-                line=dict(color="#9ca3af", width=1),
-                color=[CELL_COLOURS[Cell.READ_INPUT] if cell == chosen else "#ecfccb" for cell in cells],
-            ),
-            hovertext=[
-                t(
-                    "chart.window.output_cell",
-                    lang,
-                    position=format_shape_tree(list(cell) if len(out_index) == 2 else [cell[1]]),
-                )
-                for cell in cells
-            ],
+            marker=dict(symbol="square", size=8, color="rgba(0, 0, 0, 0)"),
+            hovertext=hover,
             hoverinfo="text",
             unselected=dict(marker=dict(opacity=1)),
             selected=dict(marker=dict(opacity=1)),
-        ),
-        row=1,
-        col=2,
+        )
     )
+    _square_axes(fig)
+    # the grid's own edges: autorange would add room around the click points
+    fig.update_xaxes(range=[col_range[0] - 0.5, col_range[-1] + 0.5])
     fig.update_yaxes(
-        autorange="reversed", scaleanchor="x2", constrain="domain", showgrid=False, zeroline=False, row=1, col=2
+        range=[row_range[-1] + 0.5, row_range[0] - 0.5],
+        autorange=False,
+        showticklabels=two_d,
+        ticks=None if two_d else "",
     )
-    fig.update_xaxes(showgrid=False, zeroline=False, constrain="domain", row=1, col=2)
+    fig.update_layout(
+        title=dict(text=t("chart.window.output_title", lang), x=0.5, xanchor="center"),
+        height=340 if two_d else 140,
+        margin=dict(l=10, r=10, t=40, b=10),
+        plot_bgcolor="white",
+        clickmode="event+select",
+        hovermode="closest",
+        hoverdistance=-1,  # a click anywhere on a big cell picks it, not only near its centre
+        dragmode=False,
+    )
+    return fig
 
 
 def output_cell_from_point(point: Mapping[str, object], ndim: int) -> tuple[int, ...] | None:
-    """Return the output cell a clicked point of `sliding_window_figure`'s output grid stands for."""
+    """Return the output cell a clicked point of `output_grid_figure` stands for."""
     x, y = point.get("x"), point.get("y")
     if not isinstance(x, int | float) or not isinstance(y, int | float):  # what a browser sent: numbers only
         return None
