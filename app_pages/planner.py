@@ -3,37 +3,33 @@
 from collections.abc import Callable
 
 import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
 
-from inspector.core.devices import available_devices, cuda_visible_devices
+from inspector.core.devices import cuda_visible_devices
 from inspector.core.shapes import parse_sizes
 from inspector.core.units import binary_bytes
-from inspector.model.hf import DEFAULT_SEQ_LEN, MAX_SEQ_LEN, PREFIX, load_source, shelf
+from inspector.model.hf import DEFAULT_SEQ_LEN, MAX_SEQ_LEN
+from inspector.model.sources import SourceKind
 from inspector.planner.charts import batch_curve_figure, breakdown_figure
-from inspector.planner.choices import MAX_BATCH_SIZE, LossName, OptimizerName, Precision
-from inspector.planner.estimate import MemoryEstimate, estimate_training_memory
-from inspector.planner.largest_batch import BUDGET_PRESETS, BatchSearch, largest_batch_size
+from inspector.planner.choices import MAX_BATCH_SIZE, LossName, OptimizerName, Precision, precision_for
+from inspector.planner.largest_batch import BUDGET_PRESETS
 from inspector.planner.placement import visible_gpus
-from inspector.planner.train_step import measure_training_step
 from models import ZOO
 from ui.errors import attempt, show_problems
+from ui.model.sources import CodeChoice, HFChoice, hf_url
+from ui.planner import run as runs
+from ui.planner.sources import choose_source, follow_old_links, measure, plan, plan_pasted, takes_tokens
 from ui.query import changed_settings, init_choice, init_whole_number, url_value, write_url
-from ui.state import fixed_tr, fixed_tr_or, lang, plain, tr, tr_text
+from ui.state import device, dtype, fixed_tr, fixed_tr_or, lang, plain, tr, tr_text
 
-PROGRESS = "planner_progress"
-MODELS = [*ZOO, *(f"{PREFIX}{name}" for name in shelf())]  # the zoo, then the Hugging Face reference configs
-TOKEN_MODELS = frozenset(name for name in MODELS[len(ZOO) :] if not load_source(name).is_vision)  # fed ids
-DEVICES = [info.name for info in available_devices() if info.name != "meta"]  # a real step needs memory
-DEFAULTS = {
+DEFAULTS: dict[str, str | int | float | bool] = {
     "model": "resnet18",
     "sample": "",
     "seq_len": DEFAULT_SEQ_LEN,
     "batch": 32,
-    "precision": "fp32",
+    "mixed": False,
     "optimizer": "adam",
     "loss": "cross_entropy",
     "budget": "24 GB",
-    "device": "cpu",
     "steps": 3,
     "warmup": 1,
     "lr": 0.001,
@@ -42,7 +38,7 @@ DEFAULTS = {
     "misplace": False,
     "stop": False,
 }
-CHOICES = {"model": MODELS, "precision": list(Precision), "optimizer": list(OptimizerName), "loss": list(LossName)}
+CHOICES = {"model": list(ZOO), "optimizer": [str(o) for o in OptimizerName], "loss": [str(o) for o in LossName]}
 WHOLE = {
     "batch": (1, MAX_BATCH_SIZE),
     "seq_len": (1, MAX_SEQ_LEN),
@@ -53,6 +49,7 @@ WHOLE = {
 }
 TEXTS = ("sample", "budget")  # parsed by the engine, which says what is wrong with a bad one
 problems: list[str] = []
+follow_old_links()  # ?model=hf:NAME from before the source choice
 for name, options in CHOICES.items():  # a link opens the plan it was copied from
     init_choice(f"planner_{name}", name, [str(option) for option in options], str(DEFAULTS[name]), problems)
 for name, (low, high) in WHOLE.items():
@@ -60,18 +57,10 @@ for name, (low, high) in WHOLE.items():
 for name in TEXTS:
     if f"planner_{name}" not in st.session_state and (raw := url_value(name)) is not None:
         st.session_state[f"planner_{name}"] = raw
+if "planner_mixed" not in st.session_state:  # ?mixed=True, or an older link's ?precision=mixed
+    st.session_state["planner_mixed"] = url_value("mixed") == "True" or url_value("precision") == Precision.MIXED
 for name, value in DEFAULTS.items():
     st.session_state.setdefault(f"planner_{name}", value)
-
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def plan(
-    model: str, sample: str | int, batch: int, choices: tuple, budget: str, device: str
-) -> tuple[MemoryEstimate, BatchSearch]:
-    size = sample_size(sample)
-    kwargs = dict(zip(("precision", "optimizer", "loss"), choices, strict=True))
-    estimate = estimate_training_memory(model, size, batch, device=device, **kwargs)
-    return estimate, largest_batch_size(model, size, budget, device=device, **kwargs)
 
 
 def sample_size(sample: str | int) -> object:
@@ -81,20 +70,18 @@ def sample_size(sample: str | int) -> object:
     return parse_sizes(sample) if sample.strip() else None
 
 
-def model_title(name: str, tr_or: Callable[[str, str], str]) -> str:
-    if name.startswith(PREFIX):
-        return shelf()[name.removeprefix(PREFIX)].title  # a model's own name, the same in every language
-    return tr_or(f"zoo.{name}.title", ZOO[name].title)
+def zoo_picker(tr_or: Callable[[str, str], str]) -> Callable[[], str]:
+    def pick() -> str:
+        return str(
+            st.selectbox(
+                tr("planner.model"),
+                list(ZOO),
+                key="planner_model",
+                format_func=lambda name: tr_or(f"zoo.{name}.title", str(getattr(ZOO[name], "title", name))),
+            )
+        )
 
-
-def show_progress(bar: DeltaGenerator, done: int, total: int) -> None:
-    """Move the bar, and remember how far the run got: Stop reruns the page and ends this run mid-step."""
-    st.session_state[PROGRESS] = (done, total)
-    bar.progress(done / total, text=tr("planner.progress", done=done, total=total))
-
-
-def use_preset() -> None:
-    st.session_state["planner_budget"] = st.session_state["planner_preset"]
+    return pick
 
 
 st.title(tr("planner.title"))
@@ -103,105 +90,102 @@ show_problems(problems)
 left, right = st.columns([1, 2])
 with left:
     tr_now, tr_or_now = fixed_tr(), fixed_tr_or()  # format_func runs again outside the session in AppTest
-    model = st.selectbox(
-        tr("planner.model"),
-        MODELS,
-        key="planner_model",
-        format_func=lambda name, tr_or=tr_or_now: model_title(name, tr_or),
-    )
-    if model in TOKEN_MODELS:  # token ids: one sample is a sequence, its length the only size
+    kind, chosen = choose_source(problems, zoo_picker(tr_or_now))
+    tokens = chosen is not None and attempt(takes_tokens, chosen)
+    sample: str | int = st.session_state["planner_sample"]
+    seq_len = st.session_state["planner_seq_len"]
+    if isinstance(chosen, CodeChoice):  # the code box's own input size, its batch dimension replaced
+        st.caption(tr("planner_page.code_input"))
+    elif tokens:  # token ids: one sample is a sequence, its length the only size
         seq_len = st.number_input(
             tr("planner_hf.seq_len"), *WHOLE["seq_len"], key="planner_seq_len", help=tr("planner_hf.seq_len_help")
         )
-        sample: str | int = int(seq_len)
-    else:
-        seq_len = st.session_state["planner_seq_len"]
+        sample = int(seq_len)
+    elif chosen is not None:
         sample = st.text_input(tr("planner.sample"), key="planner_sample", help=tr("planner.sample_help"))
     batch = st.number_input(tr("planner.batch"), *WHOLE["batch"], key="planner_batch")
-    choices = (
-        st.selectbox(
-            tr("planner.precision"),
-            list(Precision),
-            key="planner_precision",
-            help=tr("planner.precision_help"),
-            format_func=lambda value, tr=tr_now: tr(f"planner_choice.precision.{value}"),
-        ),
-        st.selectbox(
-            tr("planner.optimizer"),
-            list(OptimizerName),
-            key="planner_optimizer",
-            format_func=lambda value, tr=tr_now: tr(f"planner_choice.optimizer.{value}"),
-        ),
-        st.selectbox(
-            tr("planner.loss"),
-            list(LossName),
-            key="planner_loss",
-            format_func=lambda value, tr=tr_now: tr(f"planner_choice.loss.{value}"),
-        ),
+    mixed = st.toggle(tr("planner_page.mixed"), key="planner_mixed", help=tr("planner_page.mixed_help"))
+    precision = precision_for(dtype(), mixed)
+    here = device()  # the sidebar's device and dtype: one place to choose them for every page
+    st.caption(tr("planner_page.device_precision", device=here, precision=tr(f"planner_choice.precision.{precision}")))
+    optimizer = st.selectbox(
+        tr("planner.optimizer"),
+        CHOICES["optimizer"],
+        key="planner_optimizer",
+        format_func=lambda value: tr_now(f"planner_choice.optimizer.{value}"),
     )
+    loss = st.selectbox(
+        tr("planner.loss"),
+        CHOICES["loss"],
+        key="planner_loss",
+        format_func=lambda value: tr_now(f"planner_choice.loss.{value}"),
+    )
+    choices = (precision.value, str(optimizer), str(loss))
     st.radio(
         tr("planner.presets"),
         [*BUDGET_PRESETS, "device"],
         index=None,
         horizontal=True,
         key="planner_preset",
-        on_change=use_preset,
+        on_change=lambda: st.session_state.update(planner_budget=st.session_state["planner_preset"]),
     )
     budget = st.text_input(tr("planner.budget"), key="planner_budget", help=tr("planner.budget_help"))
-    device = st.selectbox(tr("planner.device"), DEVICES, key="planner_device", help=tr("planner.device_help"))
     steps = st.number_input(tr("planner.steps"), *WHOLE["steps"], key="planner_steps")
     warmup = st.number_input(tr("planner.warmup"), *WHOLE["warmup"], key="planner_warmup")
     lr = st.number_input(tr("planner.lr"), 1e-8, 10.0, key="planner_lr", format="%g")
     dataset = st.number_input(tr("planner.dataset"), *WHOLE["dataset"], key="planner_dataset")
     epochs = st.number_input(tr("planner.epochs"), *WHOLE["epochs"], key="planner_epochs")
     misplace = st.toggle(tr("planner.misplace"), key="planner_misplace", help=tr("planner.misplace_help"))
-    run = st.button(tr("planner.run"), type="primary", key="planner_run")
+    if here == "meta":  # meta holds no memory: the estimate works, a measured step cannot
+        st.caption(tr("planner_page.meta_run"))
+    run = st.button(tr("planner.run"), type="primary", key="planner_run", disabled=here == "meta" or chosen is None)
     st.button(
         tr("planner.stop"), key="planner_stop_button", on_click=lambda: st.session_state.update(planner_stop=True)
     )
 
-settings = {
-    "model": model,
-    "sample": st.session_state["planner_sample"],
-    "seq_len": int(seq_len),
-    "batch": int(batch),
-    "budget": budget,
-    "steps": int(steps),
-}
-settings |= {"warmup": int(warmup), "dataset": int(dataset), "epochs": int(epochs)}
-settings |= dict(zip(("precision", "optimizer", "loss"), (str(choice) for choice in choices), strict=True))
+settings: dict[str, object] = {"source": kind.value} if kind is not SourceKind.ZOO else {"model": chosen}
+if kind is SourceKind.HF:
+    settings |= hf_url(chosen if isinstance(chosen, HFChoice) else None)
+settings |= {"sample": st.session_state["planner_sample"], "seq_len": int(seq_len), "batch": int(batch)}
+settings |= {"mixed": mixed, "budget": budget, "steps": int(steps), "warmup": int(warmup)}
+settings |= {"dataset": int(dataset), "epochs": int(epochs), "optimizer": choices[1], "loss": choices[2]}
 write_url(changed_settings(settings, DEFAULTS))  # before the right column, which may stop the script
 
 with right:
-    planned = attempt(plan, model, sample, int(batch), choices, budget, device)
+    if chosen is None or tokens is None:  # running code is off, a config is missing, or it did not load
+        st.stop()
+    if isinstance(chosen, CodeChoice):
+        planned = attempt(plan_pasted, chosen, int(batch), choices, budget, here)
+    else:
+        planned = attempt(plan, chosen, sample_size(sample), int(batch), choices, budget, here)
     if planned is None:
         st.stop()
     estimate, search = planned
-    stopped_at = st.session_state.pop(PROGRESS, None)  # left by a run that Stop interrupted mid-way
-    if stopped_at is not None and not run:
-        st.warning(tr("planner.stopped_notice", done=stopped_at[0], total=stopped_at[1]), icon=":material/stop_circle:")
     if run:
         st.session_state["planner_stop"] = False
-        st.session_state[PROGRESS] = (0, int(warmup + steps))
-        bar = st.progress(0.0, text=tr("planner.progress", done=0, total=int(warmup + steps)))
+        bar = runs.start(int(warmup + steps))
         result = attempt(
-            measure_training_step,
-            model,
-            input_size=sample_size(sample),
+            measure,
+            chosen,
+            None if isinstance(chosen, CodeChoice) else sample_size(sample),
+            lambda step: runs.report(bar, step),
             batch_size=int(batch),
-            device=device,
-            **dict(zip(("precision", "optimizer", "loss"), choices, strict=True)),
+            device=here,
+            precision=choices[0],
+            optimizer=choices[1],
+            loss=choices[2],
             lr=lr,
             steps=int(steps),
             warmup=int(warmup),
             dataset_size=int(dataset),
             epochs=int(epochs),
             misplace_input=misplace,
-            progress_callback=lambda done, total: show_progress(bar, done, total),
-            should_stop=lambda: st.session_state.get("planner_stop", False),
+            **({} if isinstance(chosen, CodeChoice) else {"should_stop": lambda: st.session_state["planner_stop"]}),
         )
         st.session_state["planner_result"] = result
-        st.session_state.pop(PROGRESS, None)  # finished: nothing was cut short
+        runs.finish()
+    else:
+        runs.show_stopped()  # a run that Stop interrupted: what it measured up to then
     result = st.session_state.get("planner_result")
     columns = st.columns(3)
     columns[0].metric(tr("planner.total"), binary_bytes(estimate.total))

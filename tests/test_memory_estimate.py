@@ -108,7 +108,13 @@ def test_small_mlp_parts_by_hand():
 
 @pytest.mark.parametrize(
     ("precision", "dtype"),
-    [("fp32", torch.float32), ("bf16", torch.bfloat16), ("fp16", torch.float16), ("mixed", torch.bfloat16)],
+    [
+        ("fp32", torch.float32),
+        ("fp64", torch.float64),
+        ("bf16", torch.bfloat16),
+        ("fp16", torch.float16),
+        ("mixed", torch.bfloat16),
+    ],
 )
 def test_parameter_and_gradient_bytes_are_numel_times_element_size(precision, dtype):
     model, batch = real_model("lenet5", {}, dtype)
@@ -124,7 +130,7 @@ def test_parameter_and_gradient_bytes_are_numel_times_element_size(precision, dt
 
 def real_optimizer_state_bytes(optimizer_name: str, precision: str) -> tuple[int, int]:
     """Return (state bytes, master bytes) of a real torch optimizer after one real step on the small MLP."""
-    dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "mixed": torch.bfloat16}[precision]
+    dtype = {"fp32": torch.float32, "fp64": torch.float64, "bf16": torch.bfloat16, "mixed": torch.bfloat16}[precision]
     model, batch = real_model("mlp", SMALL_MLP, dtype)
     compute_loss(model(batch), torch.tensor([0, 3]), LossName.CROSS_ENTROPY, False).backward()
     params = list(model.parameters())
@@ -146,7 +152,7 @@ def real_optimizer_state_bytes(optimizer_name: str, precision: str) -> tuple[int
 
 
 @pytest.mark.parametrize("optimizer_name", ["sgd", "sgd_momentum", "adam", "adamw"])
-@pytest.mark.parametrize("precision", ["fp32", "bf16", "mixed"])
+@pytest.mark.parametrize("precision", ["fp32", "fp64", "bf16", "mixed"])
 def test_optimizer_state_matches_a_real_optimizer_after_one_step(optimizer_name, precision):
     state_bytes, master_bytes = real_optimizer_state_bytes(optimizer_name, precision)
     estimate = estimate_training_memory("mlp", None, 2, precision, optimizer_name, options=SMALL_MLP)

@@ -27,15 +27,17 @@ def test_planner_estimates_gpt2(monkeypatch):
     app.session_state["planner_batch"] = 1
     app.session_state["planner_budget"] = "8 GB"
     app.run()
-    assert "GPT-2 (124M)" in app.selectbox(key="planner_model").options  # the shelf title
-    app.selectbox(key="planner_model").set_value("hf:gpt2").run()
+    app.segmented_control(key="model.source").set_value("hf").run()  # the Model Inspector's source choice
+    assert "GPT-2 (124M)" in app.selectbox(key="hf.name").options  # the shelf title
+    app.selectbox(key="hf.name").set_value("gpt2").run()
     assert not app.exception and not app.error
     assert app.number_input(key="planner_seq_len").value == 128  # a token model: a sequence length, no shape
     bars = json.loads(app.get("plotly_chart")[0].proto.spec)["data"]
     params = sum(p.numel() for p in gpt2_on_meta().parameters())  # 124,439,808 (tests/test_hf.py); lm_head tied
     assert bars[0]["name"] == "parameters" and round(bars[0]["y"][0] * 2**30) == 4 * params  # fp32: 4 bytes each
     app.number_input(key="planner_seq_len").set_value(64).run()
-    assert app.query_params["model"] == "hf:gpt2" and app.query_params["seq_len"] == "64"  # the link keeps both
+    assert app.query_params["hf"] == "gpt2" and app.query_params["seq_len"] == "64"  # the link keeps both
+    assert app.query_params["source"] == "hf" and "model" not in app.query_params
 
 
 def test_checkpoint_matched_against_gpt2(tmp_path, monkeypatch):
@@ -64,8 +66,9 @@ def test_checkpoint_matched_against_gpt2(tmp_path, monkeypatch):
 def test_planner_7b_estimated_on_meta_and_real_step_refused(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))
     app = AppTest.from_file(str(ROOT / "app_pages" / "planner.py"), default_timeout=300)
-    for key, value in {"model": "hf:llama-2-7b", "batch": 1, "steps": 1, "warmup": 0}.items():
+    for key, value in {"batch": 1, "steps": 1, "warmup": 0}.items():
         app.session_state[f"planner_{key}"] = value
+    app.session_state["model.source"], app.session_state["hf.name"] = "hf", "llama-2-7b"
     app.run()
     assert not app.exception and not app.error and app.metric[0].value.endswith("GiB")  # estimated: nothing allocated
     app.button(key="planner_run").click().run()

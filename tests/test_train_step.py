@@ -14,12 +14,15 @@ from torch import nn
 from torch._subclasses.fake_tensor import is_fake
 
 from inspector.core.errors import DeviceUnavailableError, ForwardError, InvalidArgumentError
+from inspector.model.sources import model_source
 from inspector.planner.choices import LossName
+from inspector.planner.session import StepProgress
 from inspector.planner.subject import compute_loss, load_model, make_targets
 from inspector.planner.train_step import measure_training_step
 
 SMALL_MLP = {"in_features": 20, "hidden": 16, "out_features": 5}  # 421 parameters
 LIVE: weakref.WeakSet[nn.Module] = weakref.WeakSet()
+CPU = torch.device("cpu")
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
@@ -89,11 +92,33 @@ def test_token_models_train_on_token_targets():
 
 
 def test_progress_and_stop():
-    seen: list[tuple[int, int]] = []
-    step(progress_callback=lambda done, total: seen.append((done, total)))
-    assert seen == [(1, 4), (2, 4), (3, 4), (4, 4)]  # 1 warm-up + 3 measured
-    stopped = step(should_stop=lambda: len(seen) >= 6, progress_callback=lambda d, t: seen.append((d, t)))
+    seen: list[StepProgress] = []
+    finished = step(progress_callback=seen.append)
+    assert [(p.done, p.total) for p in seen] == [(1, 4), (2, 4), (3, 4), (4, 4)]  # 1 warm-up + 3 measured
+    assert [p.measured_done for p in seen] == [0, 1, 2, 3]  # the warm-up step is not a measured one
+    assert seen[-1].step_seconds == finished.step_seconds and seen[-1].losses == finished.losses
+    assert all(p.peak_bytes is not None for p in seen)  # cpu: the resident-set peak so far, every step
+    stopped = step(should_stop=lambda: len(seen) >= 6, progress_callback=seen.append)
     assert stopped.stopped and len(stopped.step_seconds) == 1  # warm-up, one measured step, then stop
+    assert seen[-1].step_seconds == stopped.step_seconds  # what a caller stopped there has already seen
+
+
+def test_a_model_source_is_planned_and_measured_like_a_name():
+    # A source already read (the planner page's pasted config or code) gives what its name gives.
+    source = model_source("mlp", SMALL_MLP)
+    by_source = step(model_name=source, options=None, steps=1, warmup=0)
+    assert by_source.estimate == step(steps=1, warmup=0).estimate
+    assert by_source.estimate.parameter_count == sum(
+        p.numel() for p in load_model("mlp", SMALL_MLP, CPU)[0].parameters()
+    )
+
+
+@pytest.mark.parametrize("dtype", ["float64", "fp64"])
+def test_float64_trains_and_counts_eight_bytes_a_weight(dtype):
+    result = step(precision=dtype, steps=1, warmup=0)
+    model = load_model("mlp", SMALL_MLP, CPU, torch.float64)[0]
+    assert result.precision == "fp64"
+    assert result.estimate.parameters == sum(p.numel() * p.element_size() for p in model.parameters())
 
 
 def test_misplaced_input_gives_torchs_own_error_and_the_fix():

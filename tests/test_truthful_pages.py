@@ -19,6 +19,7 @@ from inspector.doctor.fixes import apply_fix
 from inspector.lab.inspection import inspect_layer
 from inspector.lab.keep_size import keep_size
 from inspector.layers.network_spec import NetworkSpec, layer_entry, with_layer
+from inspector.planner.session import StepProgress
 
 ROOT = Path(__file__).resolve().parent.parent
 LAB = ROOT / "app_pages" / "lab.py"
@@ -177,9 +178,10 @@ def open_with_state(monkeypatch, page: Path, state: dict[str, object]) -> AppTes
 @pytest.mark.parametrize("lang", ["en", "zh"])
 def test_planner_choices_show_titles_not_raw_names(monkeypatch, lang: str) -> None:
     app = open_with_state(monkeypatch, PLANNER, {"planner_model": "lenet5", "lang": lang})
-    shown = {key: app.selectbox(key=key).options for key in ("planner_optimizer", "planner_loss", "planner_precision")}
+    shown = {key: app.selectbox(key=key).options for key in ("planner_optimizer", "planner_loss")}
     assert "adam" not in shown["planner_optimizer"] and "cross_entropy" not in shown["planner_loss"]
-    assert "fp32" not in shown["planner_precision"]  # a title that starts with fp32, never the bare value
+    # the precision follows the sidebar's dtype (tests/test_planner_page.py) and is named by its title
+    assert any("fp32 (32-bit floats)" in c.value or "fp32（32 位浮点）" in c.value for c in app.caption)
     assert all(len(set(options)) == len(options) for options in shown.values())
     assert "resnet18" not in app.selectbox(key="planner_model").options
     assert app.selectbox(key="planner_optimizer").value == "adam"  # the value underneath is unchanged
@@ -193,10 +195,12 @@ def test_planner_says_why_the_cpu_peak_is_above_the_estimate(monkeypatch) -> Non
     assert "oneDNN" in captions and "allocator" in captions and "Python process" in captions
 
 
-@pytest.mark.parametrize(("lang", "words"), [("en", "Stopped after step 2 of 4"), ("zh", "在第 2 步（共 4 步）后停止")])
+@pytest.mark.parametrize(("lang", "words"), [("en", "Stopped after step 2 of 4"), ("zh", "在第 2 步（共 4 步")])
 def test_planner_says_a_run_was_stopped(monkeypatch, lang: str, words: str) -> None:
     # Stop reruns the page, which ends the running step; the progress it left is what the page reports
-    app = open_with_state(monkeypatch, PLANNER, {"planner_model": "lenet5", "planner_progress": (2, 4), "lang": lang})
+    # (a real stopped run, with the steps it measured, in tests/test_planner_page.py)
+    progress = StepProgress(2, 4, 2, (), (), None)
+    app = open_with_state(monkeypatch, PLANNER, {"planner_model": "lenet5", "planner_progress": progress, "lang": lang})
     assert any(words in w.value for w in app.warning), [w.value for w in app.warning]
     app.run()  # said once
     assert not any(words in w.value for w in app.warning)

@@ -146,6 +146,13 @@ def _child(connection: Any, memory_bytes: int, fn: Callable[..., object], args: 
     connection.close()
 
 
+def progress_queue() -> Any:
+    """Return a queue a child can put progress on while it runs: pass it to `run_limited` as one of
+    `fn`'s arguments, and read it (`empty()`, `get()`) from the `cancelled` check, which runs while
+    the parent waits."""
+    return _CONTEXT.SimpleQueue()
+
+
 def _is_cancelled(cancelled: threading.Event | Callable[[], bool] | None) -> bool:
     if cancelled is None:
         return False

@@ -270,11 +270,15 @@ class TensorOutput(nn.Module):
 
 
 def training_model(
-    name: str, options: Mapping[str, object] | None, device: torch.device, dtype: torch.dtype | None = None
+    name: str | ModelSource,
+    options: Mapping[str, object] | None,
+    device: torch.device,
+    dtype: torch.dtype | None = None,
 ) -> tuple[nn.Module, str, torch.dtype | None, tuple[int, ...] | None]:
     """Return the model `name` built on `device` for a training step (one tensor in, one out), its label,
-    the dtype of token inputs (None: float inputs) and one sample's default shape (None: unknown)."""
-    source = model_source(name, options)
+    the dtype of token inputs (None: float inputs) and one sample's default shape (None: unknown).
+    A ModelSource (a pasted config, your code) is used as it is; `options` then play no part."""
+    source = name if isinstance(name, ModelSource) else model_source(name, options)
     module = source.build(device, dtype)
     if source.hf is not None:
         module = TensorOutput(module, source.hf)

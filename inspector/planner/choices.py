@@ -23,6 +23,7 @@ class Precision(StrEnum):
     """How weights and activations are stored; MIXED computes in bf16 and keeps fp32 master weights."""
 
     FP32 = "fp32"
+    FP64 = "fp64"
     BF16 = "bf16"
     FP16 = "fp16"
     MIXED = "mixed"
@@ -46,6 +47,7 @@ class LossName(StrEnum):
 
 COMPUTE_DTYPE = {
     Precision.FP32: torch.float32,
+    Precision.FP64: torch.float64,
     Precision.BF16: torch.bfloat16,
     Precision.FP16: torch.float16,
     Precision.MIXED: torch.bfloat16,  # bf16 needs no loss scaling, unlike fp16
@@ -61,7 +63,21 @@ ADAM_STEP_BYTES = 4  # Adam's `step` is one float32 scalar tensor per parameter 
 
 Choice = TypeVar("Choice", bound=StrEnum)
 
-_ALIASES = {"float32": "fp32", "bfloat16": "bf16", "float16": "fp16", "amp": "mixed", "crossentropy": "cross_entropy"}
+_ALIASES = {
+    "float32": "fp32",
+    "float64": "fp64",
+    "double": "fp64",
+    "bfloat16": "bf16",
+    "float16": "fp16",
+    "amp": "mixed",
+    "crossentropy": "cross_entropy",
+}
+
+
+def precision_for(dtype: str, mixed: bool = False) -> Precision:
+    """Return the precision that trains in `dtype` (float32, float64, float16, bfloat16, or a precision's own
+    name), or MIXED when `mixed`: bf16 compute with fp32 master weights, whatever the dtype."""
+    return Precision.MIXED if mixed else parse_choice(Precision, dtype)
 
 
 # The name each choice goes by in an error, as the catalogues translate it.

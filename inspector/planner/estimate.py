@@ -16,6 +16,7 @@ from torch import nn
 
 from inspector.core.devices import resolve_device
 from inspector.core.messages import msg
+from inspector.model.sources import ModelSource
 from inspector.planner.choices import (
     ADAM_STEP_BYTES,
     COMPUTE_DTYPE,
@@ -125,7 +126,7 @@ def estimate_subject(
 
 
 def estimate_training_memory(
-    model_name_or_module: str | nn.Module,
+    model_name_or_module: str | ModelSource | nn.Module,
     input_size: object = None,
     batch_size: object = 1,
     precision: str = Precision.FP32,

@@ -18,6 +18,7 @@ from torch import nn
 
 from inspector.core.devices import resolve_device
 from inspector.core.errors import InvalidArgumentError
+from inspector.model.sources import ModelSource
 from inspector.planner.choices import MAX_BATCH_SIZE, LossName, OptimizerName, Precision, parse_choice
 from inspector.planner.estimate import estimate_subject
 from inspector.planner.subject import resolve_subject
@@ -124,7 +125,7 @@ def _search(total_at: Callable[[int], int], budget: int) -> tuple[int, float, in
 
 
 def largest_batch_size(
-    model_name_or_module: str | nn.Module,
+    model_name_or_module: str | ModelSource | nn.Module,
     input_size: object = None,
     budget_bytes: object = None,
     precision: str = Precision.FP32,

@@ -1,8 +1,9 @@
 """One run of real training steps on a device: build, step, time, release.
 
 `Session` holds the model, optimizer and tensors of a `Plan` and lets go of all of them in
-`release()`; `run_steps` times warm-up and measured steps; `misplaced_demo` runs one step with the
-input on another device and keeps PyTorch's own error.
+`release()`; `run_steps` times warm-up and measured steps and reports each as a `StepProgress` (the
+step times and peak so far, so a caller that is stopped mid-run still has them); `misplaced_demo` runs
+one step with the input on another device and keeps PyTorch's own error.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import torch
 from torch import nn
 
 from inspector.core.inputs import make_inputs
+from inspector.model.sources import ModelSource
 from inspector.planner.choices import COMPUTE_DTYPE, LossName, OptimizerName, Precision
 from inspector.planner.estimate import MemoryEstimate
+from inspector.planner.meter import PeakMeter
 from inspector.planner.placement import DevicePlacement, MisplacedInput, other_device, tensor_devices
 from inspector.planner.subject import compute_loss, load_model, make_targets
 
@@ -45,7 +48,7 @@ def _make_optimizer(name: OptimizerName, params: list[torch.Tensor], lr: float) 
 class Plan:
     """Checked arguments and the estimate, before anything is allocated on the device."""
 
-    name: str
+    name: str | ModelSource  # a name any page or command takes, or a source already read (a pasted config, your code)
     options: Mapping[str, object] | None
     device: torch.device
     precision: Precision
@@ -139,10 +142,34 @@ def misplaced_demo(session: Session) -> MisplacedInput:
     return MisplacedInput(str(device), str(other), message, f'x = x.to("{device}")')
 
 
+@dataclass(frozen=True)
+class StepProgress:
+    """How far a run got: steps done of the total (warm-up first), the measured steps' times and losses
+    so far, and the peak memory so far (None where the device cannot say)."""
+
+    done: int
+    total: int
+    warmup: int
+    step_seconds: tuple[float, ...]
+    losses: tuple[float, ...]
+    peak_bytes: int | None
+
+    @property
+    def measured_done(self) -> int:
+        """Return how many measured steps (warm-up excluded) have finished."""
+        return len(self.step_seconds)
+
+
 def run_steps(
-    session: Session, progress: Callable[[int, int], None] | None, should_stop: Callable[[], bool] | None
+    session: Session,
+    progress: Callable[[StepProgress], None] | None,
+    should_stop: Callable[[], bool] | None,
+    meter: PeakMeter | None = None,
 ) -> tuple[list[float], list[float], DevicePlacement | None, bool]:
-    """Run warm-up then measured steps; return step times, losses, the devices seen and whether stopped."""
+    """Run warm-up then measured steps; return step times, losses, the devices seen and whether stopped.
+
+    After every step `progress` gets a StepProgress with the times, losses and peak (from `meter`) so far.
+    """
     plan = session.plan
     total = plan.warmup + plan.steps
     times: list[float] = []
@@ -161,5 +188,6 @@ def run_steps(
             times.append(elapsed)
             losses.append(value)
         if progress is not None:
-            progress(done + 1, total)
+            peak = None if meter is None else meter.peak()
+            progress(StepProgress(done + 1, total, plan.warmup, tuple(times), tuple(losses), peak))
     return times, losses, placement, False

@@ -1,8 +1,8 @@
 """What a plan is about: the model, one sample's input shapes, and the loss its output is scored with.
 
-`resolve_subject` builds a zoo model, `hf:` model, `module:Class` or `file.py:Class` on meta (a module
-passed in is used as is); `make_targets` and `compute_loss` give the synthetic targets and the loss for
-the estimate and for the measured step alike.
+`resolve_subject` builds a zoo model, `hf:` model, `module:Class`, `file.py:Class` or a ModelSource (a
+pasted config, your code) on meta (a module passed in is used as is); `make_targets` and `compute_loss`
+give the synthetic targets and the loss for the estimate and for the measured step alike.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from torch.nn import functional as F
 from inspector.core.errors import InvalidArgumentError
 from inspector.core.messages import msg
 from inspector.core.shapes import validate_size
-from inspector.model.sources import training_model
+from inspector.model.sources import ModelSource, training_model
 from inspector.planner.choices import LossName
 
 
@@ -39,14 +39,19 @@ def _sample_shapes(input_size: object) -> tuple[tuple[int, ...], ...]:
 
 
 def load_model(
-    name: str, options: Mapping[str, object] | None, device: torch.device, dtype: torch.dtype | None = None
+    name: str | ModelSource,
+    options: Mapping[str, object] | None,
+    device: torch.device,
+    dtype: torch.dtype | None = None,
 ) -> tuple[nn.Module, str, torch.dtype | None, tuple[int, ...] | None]:
     """Return a zoo model, `hf:` model or user's class built on `device`, its label, token dtype and default
     sample shape: resolved by `inspector.model.sources`, as every command and page does."""
     return training_model(name, options, device, dtype)
 
 
-def resolve_subject(model: str | nn.Module, options: Mapping[str, object] | None, input_size: object) -> Subject:
+def resolve_subject(
+    model: str | ModelSource | nn.Module, options: Mapping[str, object] | None, input_size: object
+) -> Subject:
     """Return the model built on meta (a module is used as is) with its per-sample input shapes."""
     if isinstance(model, nn.Module):
         module, label, token_dtype, default = model, type(model).__name__, None, None

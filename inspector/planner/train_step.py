@@ -20,11 +20,12 @@ from inspector.core.devices import cuda_visible_devices, resolve_device
 from inspector.core.errors import ForwardError, InspectorError, InvalidArgumentError
 from inspector.core.memory_guard import check_fits, reserve
 from inspector.core.messages import msg
+from inspector.model.sources import ModelSource
 from inspector.planner.choices import MAX_BATCH_SIZE, LossName, OptimizerName, Precision, check_count, parse_choice
 from inspector.planner.estimate import MemoryEstimate, estimate_subject
 from inspector.planner.meter import PeakMeter
 from inspector.planner.placement import DevicePlacement, MisplacedInput, VisibleGPU, visible_gpus
-from inspector.planner.session import Plan, Session, misplaced_demo, run_steps
+from inspector.planner.session import Plan, Session, StepProgress, misplaced_demo, run_steps
 from inspector.planner.subject import Subject, resolve_subject
 
 MAX_LEARNING_RATE = 10.0  # far above any useful step size: more is a typo
@@ -119,7 +120,7 @@ def _estimate(
 
 
 def _plan(
-    model_name: str,
+    model_name: str | ModelSource,
     options: Mapping[str, object] | None,
     input_size: object,
     batch: int,
@@ -141,13 +142,12 @@ def _plan(
         check_fits(estimate.total, target, msg("engine.planner.what.training", model=estimate.model, batch=batch))
     except InvalidArgumentError as error:  # the same numbers, with the planner's own way out
         raise InvalidArgumentError("errors_b.train_does_not_fit", error=error) from None
-    return Plan(
-        str(model_name), options, target, precision, optimizer, loss, lr, steps, warmup, subject.token_dtype, estimate
-    )
+    name = model_name if isinstance(model_name, ModelSource) else str(model_name)
+    return Plan(name, options, target, precision, optimizer, loss, lr, steps, warmup, subject.token_dtype, estimate)
 
 
 def measure_training_step(
-    model_name: str,
+    model_name: str | ModelSource,
     options: Mapping[str, object] | None = None,
     input_size: object = None,
     batch_size: object = 32,
@@ -161,14 +161,16 @@ def measure_training_step(
     dataset_size: object = 50_000,
     epochs: object = 1,
     misplace_input: bool = False,
-    progress_callback: Callable[[int, int], None] | None = None,
+    progress_callback: Callable[[StepProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> TrainStepResult:
     """Return the timings, peak memory and device placement of real training steps on `device`.
 
     Refuses, before allocating, a run whose estimate does not fit the device's free memory. With
     `misplace_input`, one extra step first runs with the input on another device and PyTorch's
-    error comes back as data. `should_stop()` is asked before every step.
+    error comes back as data. `should_stop()` is asked before every step; `progress_callback` gets a
+    StepProgress after every step (the step times and peak so far, also what a stopped caller keeps).
+    `model_name` may be a ModelSource already read (a pasted config, a class from your code).
     """
     batch = check_count(batch_size, msg("engine.errors_b.what.batch_size"), MAX_BATCH_SIZE)
     counts = (
@@ -190,7 +192,7 @@ def measure_training_step(
             meter.start()
             session.build()
             misplaced = misplaced_demo(session) if misplace_input else None
-            times, losses, placement, stopped = run_steps(session, progress_callback, should_stop)
+            times, losses, placement, stopped = run_steps(session, progress_callback, should_stop, meter)
             peak = meter.peak()
         except InspectorError as error:
             failure = error

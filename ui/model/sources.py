@@ -77,7 +77,8 @@ def source_choice(problems: list[str]) -> SourceKind:
     return SourceKind(chosen or SourceKind.ZOO.value)
 
 
-def _hf_source(choice: HFChoice) -> ModelSource:
+def hf_source(choice: HFChoice) -> ModelSource:
+    """Return the chosen architecture as a model source (read from the shelf or the given config; not built)."""
     head = choice.head
     loaded = (
         load_source(choice.name, head)
@@ -90,19 +91,19 @@ def _hf_source(choice: HFChoice) -> ModelSource:
 @st.cache_data(max_entries=16, show_spinner=False)
 def hf_parameter_count(choice: HFChoice) -> int:
     """Return the parameter count of the chosen architecture, built on meta (cached)."""
-    return parameter_count(_hf_source(choice))
+    return parameter_count(hf_source(choice))
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def hf_report(choice: HFChoice, device: str, dtype: str) -> ModelReport:
     """Return the report of the chosen architecture on `device` (meta when ticked), within the memory budget."""
-    return inspect_source(_hf_source(choice), "meta" if choice.on_meta else device, dtype)
+    return inspect_source(hf_source(choice), "meta" if choice.on_meta else device, dtype)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def hf_graph_dot(choice: HFChoice, depth: int, lang: str) -> str:
     """Return the DOT text of the chosen architecture's graph at `depth` (traced on meta)."""
-    return to_dot(source_graph(_hf_source(choice), depth), lang)
+    return to_dot(source_graph(hf_source(choice), depth), lang)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -125,13 +126,18 @@ def _start(key: str, url_name: str, default: object, problems: list[str], conver
     st.session_state[key] = value
 
 
-def hf_settings(problems: list[str]) -> HFChoice | None:
-    """Show the Hugging Face settings and return them (None while no config was given)."""
+def hf_settings(problems: list[str], inputs: bool = True) -> HFChoice | None:
+    """Show the Hugging Face settings and return them (None while no config was given).
+
+    Without `inputs` (the Training Planner, which has its own batch and sample settings) only the
+    architecture and head are shown; the choice then carries the default sequence length and batch.
+    """
     names = [*shelf(), CONFIG]
     init_choice("hf.name", "hf", names, "gpt2", problems)
     init_choice("hf.head", "head", ["", *Head], "", problems)
-    _start("hf.seq_len", "seq_len", DEFAULT_SEQ_LEN, problems, int)
-    _start("hf.batch", "batch", 1, problems, int)
+    if inputs:
+        _start("hf.seq_len", "seq_len", DEFAULT_SEQ_LEN, problems, int)
+        _start("hf.batch", "batch", 1, problems, int)
     say = fixed_tr()
     titles = {name: entry.title for name, entry in shelf().items()}
     name = st.selectbox(
@@ -153,11 +159,14 @@ def hf_settings(problems: list[str]) -> HFChoice | None:
         help=tr("model_source.head_help"),
         format_func=lambda h: h or say("model_source.head_default"),
     )
-    seq_len = st.number_input(tr("model_source.seq_len"), 1, MAX_SEQ_LEN, step=1, key="hf.seq_len")
-    batch = st.number_input(tr("model_source.batch"), 1, 1024, step=1, key="hf.batch")
+    if inputs:
+        seq_len = st.number_input(tr("model_source.seq_len"), 1, MAX_SEQ_LEN, step=1, key="hf.seq_len")
+        batch = st.number_input(tr("model_source.batch"), 1, 1024, step=1, key="hf.batch")
     if name == CONFIG and text is None:
         st.info(tr("model_source.hf_need_config"))
         return None
+    if not inputs:
+        return HFChoice(name, text, head or None, DEFAULT_SEQ_LEN, 1, True)
     choice = HFChoice(name, text, head or None, int(seq_len), int(batch), True)
     try:
         big = hf_parameter_count(choice) > META_ABOVE_PARAMS
@@ -211,14 +220,15 @@ def code_settings() -> CodeChoice | None:
     return CodeChoice(code, class_name.strip(), sizes[0] if len(sizes) == 1 else sizes, input_dtype)
 
 
-def _dtype_for_input(choice: CodeChoice) -> str | None:
+def code_input_dtype(choice: CodeChoice) -> str | None:
+    """Return the pasted model's input dtype for the engine: None for float inputs, which follow the model's."""
     return choice.input_dtype if choice.input_dtype != "float32" else None  # float inputs follow the model's dtype
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
 def code_report(choice: CodeChoice, device: str, dtype: str) -> ModelReport:
     """Return the report of the pasted model, computed in a worker process under its limits (cached)."""
-    size, kind = choice.input_size, _dtype_for_input(choice)
+    size, kind = choice.input_size, code_input_dtype(choice)
     check_code_allowed()  # the server's own environment decides, not the worker's
     return run_limited(inspect_code, choice.code, choice.class_name, {}, size, kind, device, dtype)
 
@@ -226,7 +236,7 @@ def code_report(choice: CodeChoice, device: str, dtype: str) -> ModelReport:
 @st.cache_data(max_entries=8, show_spinner=False)
 def code_graph(choice: CodeChoice, depth: int, lang: str) -> str:
     """Return the DOT text of the pasted model's graph, traced on meta in a worker process (cached)."""
-    size, kind = choice.input_size, _dtype_for_input(choice)
+    size, kind = choice.input_size, code_input_dtype(choice)
     check_code_allowed()  # the server's own environment decides, not the worker's
     return run_limited(code_graph_dot, choice.code, choice.class_name, {}, size, kind, depth, lang)
 

@@ -1,0 +1,1 @@
+"""Training Planner's widgets and views (the page is app_pages/planner.py; the engine is inspector.planner)."""

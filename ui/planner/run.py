@@ -1,0 +1,68 @@
+"""A measured run on the Training Planner: its progress as it goes, and what a stopped run had measured.
+
+Stop (or any changed widget) reruns the page, which ends the running step at the next progress report;
+each report is kept in the session first, so the rerun shows the steps measured up to then.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from inspector.core.units import binary_bytes
+from inspector.planner.session import StepProgress
+from ui.planner.sources import ask_to_stop
+from ui.state import tr
+
+PROGRESS = "planner_progress"  # the last StepProgress of a run that has not finished
+
+
+def start(total: int) -> DeltaGenerator:
+    """Begin a run of `total` steps: forget the last result and partial run, show an empty progress bar."""
+    st.session_state.pop("planner_result", None)  # an earlier run's numbers would read as this run's
+    st.session_state[PROGRESS] = StepProgress(0, total, 0, (), (), None)
+    return st.progress(0.0, text=tr("planner.progress", done=0, total=total))
+
+
+def report(bar: DeltaGenerator, step: StepProgress) -> None:
+    """Keep the step's progress, then ask whether to stop (which raises), then move the bar."""
+    st.session_state[PROGRESS] = step
+    ask_to_stop()
+    bar.progress(step.done / step.total, text=tr("planner.progress", done=step.done, total=step.total))
+
+
+def finish() -> None:
+    """Forget the partial run: the run ended by itself, with a result or an error of its own."""
+    st.session_state.pop(PROGRESS, None)
+
+
+def show_stopped() -> bool:
+    """Show what a stopped run measured (once) and return whether there was one."""
+    step = st.session_state.pop(PROGRESS, None)
+    if not isinstance(step, StepProgress):
+        return False
+    measured = step.total - step.warmup
+    words = {"done": step.done, "total": step.total, "warmup": step.warmup, "measured": measured}
+    if not step.step_seconds:
+        st.warning(tr("planner_page.stopped_none", **words), icon=":material/stop_circle:")
+        return True
+    st.warning(tr("planner_page.stopped_some", **words, count=step.measured_done), icon=":material/stop_circle:")
+    columns = st.columns(3)
+    columns[0].metric(tr("planner_page.partial_steps"), f"{step.measured_done:,} / {measured:,}")
+    columns[1].metric(tr("planner_page.partial_median"), f"{statistics.median(step.step_seconds):.3f} s")
+    if step.peak_bytes is not None:
+        columns[2].metric(tr("planner_page.partial_peak"), binary_bytes(step.peak_bytes))
+    st.dataframe(
+        [
+            {
+                tr("planner_page.col_step"): index,
+                tr("planner_page.col_seconds"): f"{seconds:.4f}",
+                tr("planner_page.col_loss"): f"{loss:.4g}",
+            }
+            for index, (seconds, loss) in enumerate(zip(step.step_seconds, step.losses, strict=True), start=1)
+        ],
+        hide_index=True,
+    )
+    return True
