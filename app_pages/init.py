@@ -5,9 +5,10 @@ from functools import partial
 import streamlit as st
 
 from inspector.init.charts import DepthMetric, depth_figure, histogram_figure
-from inspector.init.models import DEEP_MODELS, model_names, nonlinearity_for
+from inspector.init.models import DEEP_MODELS, SMALL_HF, model_names, nonlinearity_for
 from inspector.init.report import InitComparison, compare_with_default
 from inspector.init.schemes import SCHEMES, BiasInit, FanMode, InitScheme, Nonlinearity, parse_argument
+from inspector.model.hf import PREFIX, shelf
 from models import ZOO
 from models.deep import ActivationFunction
 from ui.errors import attempt, show_problems
@@ -20,7 +21,10 @@ DEFAULTS: dict[str, object] = {"model": "deep_mlp", "scheme": InitScheme.KAIMING
 DEFAULTS |= {"bias": AUTO, "depth": 20, "width": 256, "channels": 16, "seed": 0, "batch": 16}
 WHOLE = {"depth": (1, 100), "width": (1, 1024), "channels": (1, 1024), "seed": (0, 2**31 - 1), "batch": (1, 256)}
 problems: list[str] = []
-named = {"model": model_names(skip_families=("transformer",)), "scheme": [str(s) for s in InitScheme]}
+# The zoo's GPTs are left out (16 × 1024 tokens take minutes on a CPU); the shelf's small hf: configs run
+# one sequence of 128 tokens (or one image). The 7B–8B configs are refused: init needs real weights.
+MODELS = [*model_names(skip_families=("transformer",)), *(f"{PREFIX}{name}" for name in SMALL_HF)]
+named = {"model": MODELS, "scheme": [str(s) for s in InitScheme]}
 named |= {"activation": [str(a) for a in ActivationFunction], "bias": [AUTO, *(str(b) for b in BiasInit)]}
 for name, options in named.items():  # a link opens the exploration it was copied from
     init_choice(f"init_{name}", name, options, str(DEFAULTS[name]), problems)
@@ -68,11 +72,15 @@ with left:
     tr_now, tr_or_now = fixed_tr(), fixed_tr_or()  # format_func runs again outside the session in AppTest
     model = st.selectbox(
         tr("init.model"),
-        model_names(skip_families=("transformer",)),
+        MODELS,
         key="init_model",
         help=tr("init.model_help"),
         format_func=lambda name, tr=tr_now, tr_or=tr_or_now: (
-            tr_or(f"zoo.{name}.title", ZOO[name].title) if name in ZOO else tr(f"init_model.{name}")
+            shelf()[name.removeprefix(PREFIX)].title  # a model's own name, the same in every language
+            if name.startswith(PREFIX)
+            else tr_or(f"zoo.{name}.title", ZOO[name].title)
+            if name in ZOO
+            else tr(f"init_model.{name}")
         ),
     )
     options = {}

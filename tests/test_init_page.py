@@ -109,3 +109,9 @@ def test_a_bad_argument_in_a_link_gives_a_notice_and_the_page_works(monkeypatch,
     widget = app.selectbox(key=key) if isinstance(default, str) else app.number_input(key=key)
     assert widget.value == default
     assert len(app.get("plotly_chart")) == 3 and name not in app.query_params  # shown with the default
+
+
+def test_the_small_hugging_face_configs_are_offered(page):
+    offered = page.selectbox(key="init_model").options  # as shown: the shelf's titles
+    assert "T5-small (61M)" in offered and "GPT-2 (124M)" in offered
+    assert not [title for title in offered if "7B" in title or "8B" in title]  # too large to initialise for real

@@ -1,7 +1,9 @@
 """`python -m inspector init MODEL --scheme S …`: what an initialisation scheme does, layer by layer.
 
-MODEL is deep_mlp, deep_cnn or a zoo model. Deep-stack options have their own flags (--depth,
---width, --channels, --activation, …); a zoo model's options go in --kwargs as JSON.
+MODEL is deep_mlp, deep_cnn, a zoo model or hf:NAME (a Hugging Face config up to
+`models.MAX_HF_PARAMS` parameters). Deep-stack options have their own flags (--depth, --width,
+--channels, --activation, …); a zoo model's options go in --kwargs as JSON, an hf: model's in
+--head and --seq-len.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ _COLUMN_KEYS = ("layer", "type", None, None, "theory_std", "w_mean", "w_std", "a
 def add_command(commands: argparse._SubParsersAction) -> None:
     """Add the `init` subcommand to the CLI's sub-parsers."""
     parser = commands.add_parser("init", help="what an init scheme does to weights, activations and gradients")
-    parser.add_argument("model", help="deep_mlp, deep_cnn or a zoo model")
+    parser.add_argument("model", help="deep_mlp, deep_cnn, a zoo model or hf:NAME")
     parser.add_argument("--scheme", default=InitScheme.DEFAULT.value, help=f"one of {', '.join(InitScheme)}")
     for flag, kind, text in (*_DEEP_FLAGS, *_SCHEME_FLAGS):
         parser.add_argument(flag, type=kind, default=None, help=text)
@@ -54,6 +56,8 @@ def add_command(commands: argparse._SubParsersAction) -> None:
         help=f"{', '.join(BiasInit)} (default: zeros; the default scheme keeps PyTorch's bias init)",
     )
     parser.add_argument("--kwargs", default=None, help="a zoo model's options as a JSON object")
+    parser.add_argument("--head", default=None, help="hf: models: base, causal-lm, seq2seq, … (default: the config's)")
+    parser.add_argument("--seq-len", type=int, default=None, help="hf: models: tokens per sequence (default 128)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the weights and (offset) the input batch")
     parser.add_argument("--batch", type=int, default=None, help="samples in the random input batch (default 16)")
     parser.add_argument("--format", default="table", help="table or json")
@@ -66,6 +70,8 @@ def run_init(args: argparse.Namespace) -> str:
     if output_format not in (OutputFormat.TABLE, OutputFormat.JSON):
         raise InvalidArgumentError("errors_b.init_format", format=output_format.value)
     options = parse_kwargs(args.kwargs)
+    hf_settings = {"head": args.head, "seq_len": args.seq_len}  # an hf: model's options, as `model` takes them
+    options.update({key: value for key, value in hf_settings.items() if value is not None})
     for flag, _kind, _text in _DEEP_FLAGS:
         name = flag.removeprefix("--").replace("-", "_")
         if getattr(args, name) is not None:

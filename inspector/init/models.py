@@ -20,13 +20,19 @@ from inspector.core.memory_guard import reserve
 from inspector.core.preflight import Preflight, forward_backward_peak, resident_bytes
 from inspector.core.shapes import validate_size
 from inspector.init.schemes import Nonlinearity
-from inspector.model.sources import resolve_model
+from inspector.model.hf import PREFIX, shelf
+from inspector.model.sources import META_ABOVE_PARAMS, TensorOutput, model_source, parameter_count, resolve_model
 from inspector.model.zoo import zoo_options
 from models import ZOO, ModelOption, ZooEntry
 from models.deep import ActivationFunction, deep_cnn, deep_mlp
 
 DEFAULT_BATCH = 16  # samples in the random batch: 16 × 256 activations per layer of the default MLP
 MAX_BATCH = 1024
+# An hf: model is built for real (init sets real values): this many parameters at most, the size above
+# which the Model Inspector runs one on meta. The shelf's 7B–8B decoders are refused; GPT-2, BERT-base,
+# T5-small and ViT-B/16 (61M–124M) run, in seconds to a minute on a CPU: the work grows with the
+# parameters (a copy, statistics in float64, every weight's gradient) more than with the 128 tokens.
+MAX_HF_PARAMS = META_ABOVE_PARAMS
 _ACTIVATION = ModelOption(
     "activation",
     ActivationFunction.RELU.value,
@@ -91,6 +97,7 @@ class PreparedModel:
     label: str
     input_size: tuple[int, ...]
     input_dtype: torch.dtype = torch.float32
+    vocab_size: int | None = None  # token ids are drawn from [0, vocab_size); None: all ids 0
 
 
 def _batch(input_size: tuple[int, ...], batch: int | None) -> tuple[int, ...]:
@@ -113,6 +120,44 @@ def _build_deep(
     return model, entry.input_size_for(**values)
 
 
+# The shelf's configs within MAX_HF_PARAMS, by name (the page offers these; a test checks the list against
+# the parameter counts, so it never needs transformers to be imported to be shown).
+SMALL_HF = ("gpt2", "bert-base-uncased", "t5-small", "vit-base-patch16-224")
+
+
+def hf_names(limit: int | None = None) -> list[str]:
+    """Return the shelf's `hf:` names with at most `limit` parameters (default MAX_HF_PARAMS), counted on meta."""
+    most = MAX_HF_PARAMS if limit is None else limit
+    return [f"{PREFIX}{name}" for name in shelf() if parameter_count(model_source(f"{PREFIX}{name}")) <= most]
+
+
+def _prepare_hf(name: str, options: Mapping[str, object] | None, batch: int | None, device: str) -> PreparedModel:
+    """Return an `hf:` model built on `device`, called with one tensor (token ids or images) by `TensorOutput`.
+
+    Its statistics need real weights, so it is refused above MAX_HF_PARAMS before anything real is built.
+    """
+    source = model_source(name, options)  # batch 1 × seq_len tokens (or one image) unless `batch` says more
+    assert source.hf is not None and isinstance(source.input_size, tuple), "an hf: source has its config"
+    meta = source.build("meta")
+    count = sum(p.numel() for p in meta.parameters())
+    if count > MAX_HF_PARAMS:
+        small = ", ".join(f"{PREFIX}{name}" for name in SMALL_HF)
+        raise InvalidArgumentError(
+            "init.hf_too_large",
+            model=source.label,
+            params=f"{count:,}",
+            limit=f"{MAX_HF_PARAMS:,}",
+            small=small,
+        )
+    module = meta if device == "meta" else source.build(device)
+    vocab = source.hf.config.get("vocab_size")
+    vocab_size = vocab if isinstance(vocab, int) and not source.hf.is_vision else None
+    dtype = source.input_dtype or torch.float32
+    return PreparedModel(
+        TensorOutput(module, source.hf), source.label, _batch(source.input_size, batch), dtype, vocab_size
+    )
+
+
 def prepare_model(
     model_or_name: nn.Module | str,
     options: Mapping[str, object] | None,
@@ -131,6 +176,10 @@ def prepare_model(
         if size is None:
             raise InvalidArgumentError("errors_b.input_size_unknown", model=type(model_or_name).__name__)
         return PreparedModel(model_or_name, type(model_or_name).__name__, _batch(size, batch))
+    if str(model_or_name).strip().startswith(PREFIX):
+        if size is not None:  # its input follows its config: token ids or images
+            raise InvalidArgumentError("sources.hf_input", model=str(model_or_name))
+        return _prepare_hf(str(model_or_name).strip(), options, batch, device)
     name = str(model_or_name).strip().lower()
     if name in DEEP_MODELS:
         model, default_size = _build_deep(DEEP_MODELS[name], options, device)

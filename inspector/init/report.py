@@ -31,6 +31,7 @@ from inspector.init.schemes import (
     make_init_spec,
 )
 from inspector.init.theory import Histogram, WeightTheory, fans, weight_histogram, weight_theory
+from inspector.model.sources import TensorOutput
 
 LOSS = "mse_loss(output, target), target ~ N(0, 1)"
 # The input batch and the target come from a generator seeded with seed + DATA_SEED_OFFSET. With the
@@ -133,7 +134,12 @@ def _first_tensor(value: object) -> torch.Tensor | None:
 
 
 def _leaves(model: nn.Module) -> dict[str, nn.Module]:
-    return {name: module for name, module in model.named_modules() if next(module.children(), None) is None}
+    wrapper = "model." if isinstance(model, TensorOutput) else ""  # an hf: model's names, as transformers gives them
+    return {
+        name.removeprefix(wrapper): module
+        for name, module in model.named_modules()
+        if next(module.children(), None) is None
+    }
 
 
 def _run(
@@ -242,8 +248,12 @@ def measure_init(
     seed: int,
     label: str,
     bins: int | None = None,
+    vocab_size: int | None = None,
 ) -> InitReport:
-    """Return the report of `spec` on a copy of `model`; the input and target come from `seed`."""
+    """Return the report of `spec` on a copy of `model`; the input and target come from `seed`.
+
+    Token ids are drawn uniformly from [0, vocab_size) when it is known, else all 0 (in every vocabulary).
+    """
     initialised = apply_init(model, spec, seed=seed)
     initialised.eval()
     for parameter in initialised.parameters():
@@ -252,6 +262,8 @@ def measure_init(
     generator = torch.Generator().manual_seed((seed + DATA_SEED_OFFSET) % (MAX_SEED + 1))
     if input_dtype.is_floating_point:
         inputs = torch.randn(input_size, generator=generator).to(device)
+    elif vocab_size is not None:
+        inputs = torch.randint(vocab_size, input_size, generator=generator, dtype=input_dtype).to(device)
     else:
         inputs = torch.zeros(input_size, dtype=input_dtype, device=device)  # id 0 exists in every vocabulary
     outputs = _run(initialised, label, inputs, generator)
@@ -283,7 +295,9 @@ def init_report(
     seed = check_seed(seed)
     with reserved_measurement(model_or_name, options, input_size, batch):
         subject = prepare_model(model_or_name, options, input_size, batch)
-        return measure_init(subject.model, spec, subject.input_size, subject.input_dtype, seed, subject.label, bins)
+        return measure_init(
+            subject.model, spec, subject.input_size, subject.input_dtype, seed, subject.label, bins, subject.vocab_size
+        )
 
 
 @dataclass(frozen=True)
@@ -321,13 +335,8 @@ def _compare(
     model_name: str, spec: InitSpec, options: Mapping[str, object] | None, seed: int, batch: int | None, bins: int
 ) -> InitComparison:
     subject = prepare_model(model_name, options, None, batch)
-    chosen = measure_init(subject.model, spec, subject.input_size, subject.input_dtype, seed, subject.label, bins)
+    run = (subject.input_size, subject.input_dtype, seed, subject.label, bins, subject.vocab_size)
+    chosen = measure_init(subject.model, spec, *run)
     default_spec = make_init_spec(InitScheme.DEFAULT)
-    default = (
-        chosen
-        if spec == default_spec
-        else measure_init(
-            subject.model, default_spec, subject.input_size, subject.input_dtype, seed, subject.label, bins
-        )
-    )
+    default = chosen if spec == default_spec else measure_init(subject.model, default_spec, *run)
     return InitComparison(chosen, default, init_code(spec, seed=seed))
