@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import streamlit as st
 import torch
 from streamlit.runtime.scriptrunner_utils.exceptions import StopException
 from streamlit.testing.v1 import AppTest
@@ -160,3 +161,21 @@ def test_a_pasted_config_is_planned(monkeypatch: pytest.MonkeyPatch) -> None:
     with torch.device("meta"):
         model = transformers.AutoModelForCausalLM.from_config(transformers.GPT2Config(**config))
     assert parameter_bytes(app) == torch_bytes(model)  # lm_head tied to wte: counted once
+
+
+def test_stopping_pasted_code_keeps_the_steps_its_worker_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INSPECTOR_ALLOW_CODE", "1")
+    app = open_app({"source": "code", "batch": "4", "steps": "4", "warmup": "1"}, page=PLANNER)
+
+    def check() -> None:  # Stop clicked once the page has shown step 3: the worker is killed there
+        step = st.session_state.get("planner_progress")
+        if step is not None and step.done >= 3:
+            raise StopException()
+
+    monkeypatch.setattr(cache, "get_run_yield_check", lambda: check)
+    app.button(key="planner_run").click().run()
+    assert "planner_result" not in app.session_state
+    monkeypatch.setattr(cache, "get_run_yield_check", lambda: None)
+    app.run()
+    assert any("Stopped after step 3 of 5" in w.value for w in app.warning), [w.value for w in app.warning]
+    assert metric(app, "Measured steps finished") == "2 / 4"  # reported by the worker before it was killed
