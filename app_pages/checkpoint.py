@@ -10,7 +10,7 @@ from inspector.model.hf import PREFIX, shelf
 from models import ZOO
 from ui.checkpoint.views import render_summary, render_tensors, render_tree
 from ui.errors import attempt
-from ui.state import fixed_tr, fixed_tr_or, plain, tr
+from ui.state import fixed_tr, plain, tr
 
 EXAMPLES = ("mlp", "lenet5", "resnet18")
 REFERENCES = [f"{PREFIX}{name}" for name in shelf()]  # Hugging Face reference configs, built on meta to match
@@ -18,13 +18,13 @@ st.title(tr("checkpoint.title"))
 st.caption(tr("checkpoint.intro"))
 
 
-def model_title(name: str, tr: Callable[..., str], tr_or: Callable[[str, str], str]) -> str:
+def model_title(name: str, tr: Callable[..., str]) -> str:
     if name.startswith(PREFIX):
         return shelf()[name.removeprefix(PREFIX)].title  # a model's own name, the same in every language
-    return tr("checkpoint.none") if not name else tr_or(f"zoo.{name}.title", ZOO[name].title)
+    return tr("checkpoint.none") if not name else tr(f"zoo.{name}.title")
 
 
-titles = partial(model_title, tr=fixed_tr(), tr_or=fixed_tr_or())  # format_func: see ui.state.fixed_tr
+titles = partial(model_title, tr=fixed_tr())  # format_func: see ui.state.fixed_tr
 
 
 left, right = st.columns([1, 3], gap="large")

@@ -13,7 +13,7 @@ from models import ZOO
 from models.deep import ActivationFunction
 from ui.errors import attempt, show_problems
 from ui.query import changed_settings, init_choice, init_parsed, init_whole_number, write_url
-from ui.state import fixed_tr, fixed_tr_or, lang, plain, tr, tr_text
+from ui.state import fixed_tr, lang, plain, tr, tr_text
 
 CHOICES = {"mode": list(FanMode), "nonlinearity": list(Nonlinearity)}
 AUTO = "auto"  # no --bias: zeros, or PyTorch's default under the default scheme
@@ -69,16 +69,16 @@ st.caption(tr("init.intro"))
 show_problems(problems)
 left, right = st.columns(2)
 with left:
-    tr_now, tr_or_now = fixed_tr(), fixed_tr_or()  # format_func runs again outside the session in AppTest
+    tr_now = fixed_tr()  # format_func runs again outside the session in AppTest
     model = st.selectbox(
         tr("init.model"),
         MODELS,
         key="init_model",
         help=tr("init.model_help"),
-        format_func=lambda name, tr=tr_now, tr_or=tr_or_now: (
+        format_func=lambda name, tr=tr_now: (
             shelf()[name.removeprefix(PREFIX)].title  # a model's own name, the same in every language
             if name.startswith(PREFIX)
-            else tr_or(f"zoo.{name}.title", ZOO[name].title)
+            else tr(f"zoo.{name}.title")
             if name in ZOO
             else tr(f"init_model.{name}")
         ),

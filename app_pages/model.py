@@ -14,7 +14,7 @@ from ui.model.source_views import render_source
 from ui.model.sources import source_choice, zoo_graph_dot
 from ui.model.widgets import depth_slider, init_options, input_widget, option_widget, options_url, requested_input
 from ui.query import init_choice, write_url
-from ui.state import device, dtype, fixed_tr_or, lang, tr, tr_or
+from ui.state import device, dtype, fixed_tr, lang, tr
 
 problems: list[str] = []
 init_choice("zoo.model", "model", list(ZOO), "alexnet", problems)
@@ -31,16 +31,16 @@ if source is not SourceKind.ZOO:  # a Hugging Face config or your own code: the 
     write_url(render_source(source, settings, results, problems))
     st.stop()
 with settings:
-    tr_or_now = fixed_tr_or()  # format_func runs again outside the session in AppTest
+    tr_now = fixed_tr()  # format_func runs again outside the session in AppTest
     model = st.selectbox(
         tr("model.model"),
         list(ZOO),
         key="zoo.model",
         help=tr("model.model_help"),
-        format_func=lambda name, tr_or=tr_or_now: tr_or(f"zoo.{name}.title", ZOO[name].title),
+        format_func=lambda name, tr=tr_now: tr(f"zoo.{name}.title"),
     )
     entry = ZOO[model]
-    st.caption(tr_or(f"zoo.{model}.description", entry.description))
+    st.caption(tr(f"zoo.{model}.description"))
     init_options(entry, problems)
     options: dict[str, Any] = {}  # Any: each widget returns its own type
     for option in entry.options:  # in order: the preset is chosen before the sizes whose 0 stands for its values
@@ -56,7 +56,7 @@ with results:
     input_size = attempt(requested_input, model, option_items, input_text)
     report = None
     if input_size is not None:
-        with st.spinner(tr("model.spinner", model=entry.title, device=device())):
+        with st.spinner(tr("model.spinner", model=tr(f"zoo.{model}.title"), device=device())):
             report = attempt(cache.model_report, model, option_items, input_size, device(), dtype())
     if report is not None:
         with settings:

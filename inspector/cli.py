@@ -181,9 +181,9 @@ def _listing(kind: str, output_format: str, lang: str = DEFAULT_LANG) -> str:
         rows = [
             {
                 "name": e.name,
-                "title": e.title,
+                "title": t(f"zoo.{e.name}.title"),
                 "input_size": list(e.input_size),
-                "description": e.description,
+                "description": t(f"zoo.{e.name}.description"),
                 "options": {o.name: o.default for o in e.options},
             }
             for e in ZOO.values()
@@ -202,8 +202,8 @@ def _listing(kind: str, output_format: str, lang: str = DEFAULT_LANG) -> str:
     key = {"zoo": "name", "devices": "name", "layers": "type"}[kind]
     other = {"zoo": "description", "devices": "label", "layers": "arguments"}[kind]
     width = max(len(str(row[key])) for row in rows)
-    if kind == "zoo":  # the zoo's own descriptions are English; the catalogues may translate them
-        rows = [{**row, other: t_or(f"zoo.{row[key]}.description", lang, str(row[other]))} for row in rows]
+    if kind == "zoo":  # JSON keeps the English description; the table shows it in `lang`
+        rows = [{**row, other: t(f"zoo.{row[key]}.description", lang)} for row in rows]
     lines = [f"{str(row[key]).ljust(width)}  {_flat(row[other])}" for row in rows]
     if kind == "devices":
         visible = cuda_visible_devices()  # "" is set (no GPU visible), not unset: only None means all GPUs

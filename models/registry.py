@@ -1,7 +1,9 @@
 """The model zoo: each entry says how to build a model, which options it takes and what it eats.
 
-Model files stay plain PyTorch; this module is the one place that names them, describes them and
-states their default inputs, so the CLI and the app can offer a model without knowing its class.
+Model files stay plain PyTorch; this module is the one place that names them and states their options
+and default inputs, so the CLI and the app can offer a model without knowing its class. Their titles and
+descriptions are text for people: they live in `locales/<lang>/zoo.toml` as `zoo.<name>.title` and
+`zoo.<name>.description`, looked up by the CLI and the pages (this package never imports `inspector`).
 """
 
 from __future__ import annotations
@@ -45,8 +47,6 @@ class ZooEntry:
     """
 
     name: str
-    title: str
-    description: str
     build: Callable[..., nn.Module]
     options: tuple[ModelOption, ...]
     input_size: tuple[int, ...]
@@ -91,8 +91,6 @@ def _dropout(default: float) -> ModelOption:
 
 def _image_entry(
     name: str,
-    title: str,
-    description: str,
     constructor: Callable[..., nn.Module],
     extra: tuple[ModelOption, ...] = (),
     min_side: int = 32,
@@ -115,8 +113,6 @@ def _image_entry(
     options = (NUM_CLASSES, image_size, *extra)
     return ZooEntry(
         name,
-        title,
-        description,
         build,
         options,
         (1, 3, 224, 224),
@@ -125,7 +121,7 @@ def _image_entry(
     )
 
 
-def _gpt_entry(name: str, title: str, description: str, fixed_preset: GPTPreset | None = None) -> ZooEntry:
+def _gpt_entry(name: str, fixed_preset: GPTPreset | None = None) -> ZooEntry:
     """Return a GPT entry: `preset` is an option unless `fixed_preset` pins it."""
     build: Callable[..., nn.Module] = build_gpt
     options: tuple[ModelOption, ...] = GPT_OVERRIDES
@@ -154,8 +150,6 @@ def _gpt_entry(name: str, title: str, description: str, fixed_preset: GPTPreset 
     default_size = (1, PRESETS[preset].block_size)
     return ZooEntry(
         name,
-        title,
-        description,
         build,
         options,
         default_size,
@@ -166,14 +160,9 @@ def _gpt_entry(name: str, title: str, description: str, fixed_preset: GPTPreset 
     )
 
 
-_GPT2_TEXT = "nanoGPT-style decoder: token + position embeddings, pre-LN blocks with causal attention"
-
 _ENTRIES: tuple[ZooEntry, ...] = (
     ZooEntry(
         "mlp",
-        "MLP (notes)",
-        "The notes' multilayer perceptron: ONE hidden layer (Linear 784→256 + ReLU) and an output "
-        "layer (Linear 256→10); the hidden layer outputs 256 features. 203,530 parameters.",
         MLP,
         (
             ModelOption("in_features", 784, minimum=1, maximum=100_000, help="input features (28·28 pixels)"),
@@ -186,9 +175,6 @@ _ENTRIES: tuple[ZooEntry, ...] = (
     ),
     ZooEntry(
         "param_list",
-        "ParameterList chain (notes)",
-        "The notes' module with an nn.ParameterList of three 4×4 matrices and a 4×1 column, "
-        "multiplied into the input in turn: (1, 4) → (1, 1). 3·16 + 4 = 52 parameters.",
         ParameterListChain,
         (),
         (1, 4),
@@ -196,9 +182,6 @@ _ENTRIES: tuple[ZooEntry, ...] = (
     ),
     ZooEntry(
         "lenet5",
-        "LeNet-5",
-        "LeNet-5 for 28×28 digits (LeCun et al., 1998, as in Dive into Deep Learning): two 5×5 "
-        "convolutions with average pooling, then linears 400→120→84→10. 61,706 parameters.",
         LeNet5,
         (
             replace(NUM_CLASSES, default=10),
@@ -214,74 +197,25 @@ _ENTRIES: tuple[ZooEntry, ...] = (
     ),
     _image_entry(
         "alexnet",
-        "AlexNet",
-        "AlexNet (Krizhevsky et al., 2012) as in torchvision: 5 convolutions and 3 linears. "
-        "61,100,840 parameters, 0.71 GFLOPS (torchvision's column, i.e. GMACs) at 224×224.",
         AlexNet,
         (_dropout(0.5),),
         min_side=63,
     ),
-    _image_entry(
-        "vgg11",
-        "VGG-11",
-        "VGG-11 (configuration A, Simonyan & Zisserman, 2014) as in torchvision, no batch norm. "
-        "132,863,336 parameters, 7.61 GFLOPS (GMACs) at 224×224.",
-        vgg11,
-        (_dropout(0.5),),
-    ),
-    _image_entry(
-        "vgg16",
-        "VGG-16",
-        "VGG-16 (configuration D) as in torchvision, no batch norm. 138,357,544 parameters, "
-        "15.47 GFLOPS (GMACs) at 224×224.",
-        vgg16,
-        (_dropout(0.5),),
-    ),
-    _image_entry(
-        "resnet18",
-        "ResNet-18",
-        "ResNet-18 (He et al., 2015) as in torchvision: BasicBlocks [2, 2, 2, 2]. "
-        "11,689,512 parameters, 1.81 GFLOPS (GMACs) at 224×224.",
-        resnet18,
-    ),
-    _image_entry(
-        "resnet50",
-        "ResNet-50",
-        "ResNet-50 as in torchvision (v1.5: stride on the 3×3): Bottlenecks [3, 4, 6, 3]. "
-        "25,557,032 parameters, 4.09 GFLOPS (GMACs) at 224×224.",
-        resnet50,
-    ),
+    _image_entry("vgg11", vgg11, (_dropout(0.5),)),
+    _image_entry("vgg16", vgg16, (_dropout(0.5),)),
+    _image_entry("resnet18", resnet18),
+    _image_entry("resnet50", resnet50),
     _image_entry(
         "mobilenet_v2",
-        "MobileNetV2",
-        "MobileNetV2 (Sandler et al., 2018) as in torchvision: inverted residuals with linear "
-        "bottlenecks. 3,504,872 parameters, 0.30 GFLOPS (GMACs) at 224×224.",
         MobileNetV2,
         (
             ModelOption("width_mult", 1.0, minimum=0.25, maximum=2.0, help="scales every layer's channels"),
             _dropout(0.2),
         ),
     ),
-    _gpt_entry(
-        "gpt",
-        "GPT (configurable)",
-        _GPT2_TEXT + ", GELU MLP, tied lm_head. Presets GPT-2 124M/medium/large/xl and a 7B "
-        "shape; GPT-2 124M has 124,439,808 parameters (nanoGPT's 124.44M, positions included).",
-    ),
-    _gpt_entry(
-        "gpt2",
-        "GPT-2 (124M)",
-        _GPT2_TEXT + "; GPT-2 small's sizes (12 layers, 12 heads, C = 768, vocab 50257): "
-        "124,439,808 parameters with the tied lm_head counted once.",
-        fixed_preset=GPTPreset.GPT2_124M,
-    ),
-    _gpt_entry(
-        "gpt_7b",
-        "7B decoder",
-        "A LLaMA-7B-shaped decoder (32 layers, 32 heads, C = 4096, vocab 32000, 2048 positions) in "
-        "nanoGPT's architecture: about 6.6B parameters, 26 GB in fp32. Inspect on meta.",
-        fixed_preset=GPTPreset.SEVEN_B,
-    ),
+    _gpt_entry("gpt"),
+    _gpt_entry("gpt2", fixed_preset=GPTPreset.GPT2_124M),
+    _gpt_entry("gpt_7b", fixed_preset=GPTPreset.SEVEN_B),
 )
 
 ZOO: dict[str, ZooEntry] = {entry.name: entry for entry in _ENTRIES}

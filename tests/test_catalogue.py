@@ -146,3 +146,43 @@ def test_errors_and_messages_are_made_from_keys() -> None:
                 if not is_key and not allowed:
                     written_in_code.append(f"{path.relative_to(ROOT)}:{node.lineno}")
     assert not written_in_code, written_in_code
+
+
+def _has_words(node: ast.expr) -> bool:
+    """Return whether an argument is text with a space in it (a sentence, not a name or a key); the calls
+    inside it (an argument's own `help=`) are not looked into."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and bool(re.search(r"\s", node.value))
+    if isinstance(node, (ast.Call, ast.Lambda)):
+        return False
+    return any(_has_words(child) for child in ast.iter_child_nodes(node) if isinstance(child, ast.expr))
+
+
+TEXT_CARRIERS = {"ZooEntry", "_image_entry", "_gpt_entry", "LayerSpec", "_conv", "_pool", "_rnn"}
+
+
+def test_zoo_entries_and_layer_specs_carry_no_sentences() -> None:
+    # A zoo model's title and description (`zoo.<name>.*`) and a layer's math line (`layer_math.<Layer>`) live
+    # in the catalogues; the registries name the model or layer and nothing more. Option and argument help
+    # (a keyword `help=`) is not checked here.
+    written_in_code = []
+    for path, tree in _trees():
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and _called_name(node) in TEXT_CARRIERS):
+                continue
+            if any(_has_words(argument) for argument in node.args):
+                written_in_code.append(f"{path.relative_to(ROOT)}:{node.lineno}")
+    assert not written_in_code, written_in_code
+
+
+def test_no_sentence_is_written_both_in_code_and_in_the_catalogue() -> None:
+    # Text of four words or more that is also an English message is a second copy of a sentence. Shorter
+    # strings may be both: a CSV column ("W mean") stays English whatever the language of its table heading.
+    english = {text: key for key, text in catalogue("en").items() if len(text.split()) >= 4}
+    copies = [
+        f"{path.relative_to(ROOT)}:{node.lineno} ({english[node.value]})"
+        for path, tree in _trees()
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in english
+    ]
+    assert not copies, copies

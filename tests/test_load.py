@@ -32,6 +32,7 @@ import pytest
 import torch
 from server import CHROMIUM, CHROMIUM_ARGS, Server, health_ok
 
+from inspector.core.i18n import t
 from models import ZOO
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -311,7 +312,7 @@ def test_slow_inspection_does_not_block_another_session(streamlit_server: Server
             await busy.goto(
                 inspector_url(streamlit_server, SLOW_MODEL, size=SLOW_INPUT_BLOCK), wait_until="domcontentloaded"
             )
-            spinner = busy.get_by_text(f"Building {ZOO[SLOW_MODEL].title} on cpu")
+            spinner = busy.get_by_text(f"Building {t(f'zoo.{SLOW_MODEL}.title')} on cpu")
             await async_api.expect(spinner).to_be_visible(timeout=RENDER_MS)  # the slow run has started
             started = time.monotonic()
             await other.goto(f"{streamlit_server.url}/?layer=Conv2d", wait_until="domcontentloaded")
@@ -343,12 +344,12 @@ def test_changing_the_model_cancels_a_slow_inspection(streamlit_server: Server) 
             await page.goto(
                 inspector_url(streamlit_server, SLOW_MODEL, size=SLOW_INPUT_CANCEL), wait_until="domcontentloaded"
             )
-            spinner = page.get_by_text(f"Building {ZOO[SLOW_MODEL].title} on cpu")
+            spinner = page.get_by_text(f"Building {t(f'zoo.{SLOW_MODEL}.title')} on cpu")
             await async_api.expect(spinner).to_be_visible(timeout=RENDER_MS)
             await page.wait_for_timeout(1_000)  # well into the forward pass
             await page.get_by_label("Model", exact=True).first.click()
             changed = time.monotonic()
-            await page.get_by_role("option", name=ZOO["mlp"].title, exact=True).click()
+            await page.get_by_role("option", name=t("zoo.mlp.title"), exact=True).click()
             total = metric(page, "Total parameters")
             await async_api.expect(total).to_have_text(f"{new_total:,}", timeout=RENDER_MS)
             cancelled_after = time.monotonic() - changed
@@ -362,7 +363,7 @@ def test_changing_the_model_cancels_a_slow_inspection(streamlit_server: Server) 
             # again under the spinner (Streamlit shows a spinner only for a call lasting over 0.5 s;
             # a cached report returns in milliseconds). Had cancelling done nothing, the old run would
             # have finished and cached its report, and no spinner would ever show here.
-            rerun_spinner = page.get_by_text(f"Building {ZOO[SLOW_MODEL].title} on cpu")
+            rerun_spinner = page.get_by_text(f"Building {t(f'zoo.{SLOW_MODEL}.title')} on cpu")
             await async_api.expect(rerun_spinner).to_be_visible(timeout=RENDER_MS)
             await async_api.expect(metric(page, "Total parameters")).to_have_text(f"{slow_total:,}", timeout=SESSION_MS)
             await async_api.expect(page.locator(".st-key-zoo-output h3")).to_have_text("(12, 1000)", timeout=RENDER_MS)

@@ -49,8 +49,6 @@ def _build_deep_cnn(image_size: int = 32, **options: Any) -> nn.Module:  # optio
 DEEP_MODELS: dict[str, ZooEntry] = {
     "deep_mlp": ZooEntry(
         "deep_mlp",
-        "Deep MLP",
-        "depth × (Linear → activation), every layer width wide",
         deep_mlp,
         (
             ModelOption("depth", 20, 1, 100, help="Linear layers"),
@@ -64,8 +62,6 @@ DEEP_MODELS: dict[str, ZooEntry] = {
     ),
     "deep_cnn": ZooEntry(
         "deep_cnn",
-        "Deep CNN",
-        "depth × (Conv2d 3×3, padding 1 → activation), channels wide",
         _build_deep_cnn,
         (
             ModelOption("depth", 10, 1, 50, help="Conv2d layers"),

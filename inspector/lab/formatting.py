@@ -7,7 +7,7 @@ import io
 import json
 
 from inspector.core.formatting import OutputFormat, display_width, pad, parse_format
-from inspector.core.i18n import DEFAULT_LANG, localized, t, t_or
+from inspector.core.i18n import DEFAULT_LANG, localized, t
 from inspector.core.shapes import format_shape_tree
 from inspector.core.units import group_thousands, si
 from inspector.lab.inspection import LayerInspection
@@ -22,7 +22,7 @@ def layer_lines(result: LayerInspection, lang: str = DEFAULT_LANG) -> list[tuple
     dims = ", ".join(result.input_dims)
     lines = [
         (head("layer"), result.constructor),
-        (head("math"), t_or(f"layer_math.{result.layer_type}", lang, result.math)),
+        (head("math"), localized(result.math, lang)),
         (head("device_dtype"), f"{result.device} / {result.dtype}"),
         (head("input"), f"({dims}) = {format_shape_tree(result.input_shape)}"),
         (head("output"), format_shape_tree(result.output_shape)),

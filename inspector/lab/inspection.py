@@ -12,7 +12,7 @@ from inspector.core.devices import resolve_device
 from inspector.core.dtypes import dtype_name, resolve_dtype
 from inspector.core.errors import InvalidArgumentError
 from inspector.core.memory_guard import check_fits, reserve
-from inspector.core.messages import msg
+from inspector.core.messages import Message, msg
 from inspector.core.preflight import Preflight, forward_peak, resident_bytes
 from inspector.core.report import ModelReport
 from inspector.core.shapes import ShapeTree, format_shape_tree, validate_size
@@ -42,7 +42,7 @@ class LayerInspection:
     layer_type: str
     args: dict[str, ArgValue]
     constructor: str
-    math: str
+    math: Message  # the layer's math line, `layer_math.<layer_type>`
     device: str
     dtype: str
     input_shape: ShapeTree

@@ -15,6 +15,7 @@ import torch
 from torch import nn
 
 from inspector.core.errors import UnknownNameError
+from inspector.core.messages import Message, msg
 from inspector.layers.args import MAX_CHANNELS, MAX_KERNEL, ArgKind, ArgSpec, ArgValue, arg_int, arg_shape
 
 Args = dict[str, ArgValue]
@@ -51,7 +52,6 @@ class LayerSpec:
     args: tuple[ArgSpec, ...]
     input_dims: Callable[[Args], tuple[str, ...]]
     default_input: Callable[[Args], tuple[int, ...]]
-    math: str  # English; the pages show `layer_math.<name>` from a catalogue where it has one
     spatial_ndim: int = 0
     call_style: CallStyle = CallStyle.SINGLE
     input_dtype: torch.dtype = torch.float32
@@ -61,6 +61,11 @@ class LayerSpec:
     def name(self) -> str:
         """Return the class name users type, e.g. 'Conv2d'."""
         return self.layer_class.__name__
+
+    @property
+    def math(self) -> Message:
+        """Return the layer's math line, `layer_math.<name>` in `locales/<lang>/layer_math.toml`."""
+        return msg(f"layer_math.{self.name}")
 
     def arg(self, name: str) -> ArgSpec:
         """Return the spec of argument `name`."""
@@ -119,9 +124,6 @@ def _conv(cls: type[nn.Module], ndim: int, transpose: bool = False) -> LayerSpec
         _conv_args(1, 3, 0, transpose),
         lambda a: ("N", "C_in", *(f"{n}_in" for n in names)),
         lambda a: (1, _channels_in(a), *(side,) * ndim),
-        "out(N, C_out) = bias(C_out) + Σ_k weight(C_out, k) ⋆ input(N, k)"
-        if not transpose
-        else "the gradient of Conv with respect to its input: each input cell spreads a kernel over the output",
         spatial_ndim=ndim,
     )
 
@@ -144,7 +146,6 @@ def _pool(cls: type[nn.Module], ndim: int, kind: str) -> LayerSpec:
         tuple(args),
         lambda a: ("N", "C", *(f"{n}_in" for n in names)),
         lambda a: (1, 1, *({1: (32,), 2: (8, 8)}[ndim])),
-        f"each output cell is the {'maximum' if kind == 'max' else 'mean'} of its window; no parameters",
         spatial_ndim=ndim,
     )
 
@@ -153,7 +154,7 @@ def _features(args: Args) -> tuple[str, ...]:
     return ("N", "in_features")
 
 
-def _rnn(cls: type[nn.Module], gates: str) -> LayerSpec:
+def _rnn(cls: type[nn.Module]) -> LayerSpec:
     args = [
         _int("input_size", 10, help="H_in: features per time step"),
         _int("hidden_size", 20, help="H_out: features of the hidden state"),
@@ -173,7 +174,6 @@ def _rnn(cls: type[nn.Module], gates: str) -> LayerSpec:
         tuple(args),
         lambda a: ("N", "L", "H_in") if a["batch_first"] else ("L", "N", "H_in"),
         lambda a: (1, 5, arg_int(a, "input_size")) if a["batch_first"] else (5, 1, arg_int(a, "input_size")),
-        f"{gates} per layer and direction, each W_ih·x + b_ih + W_hh·h + b_hh",
     )
 
 
@@ -192,7 +192,6 @@ _SPECS: tuple[LayerSpec, ...] = (
         ),
         _features,
         lambda a: (1, arg_int(a, "in_features")),
-        "y = x·Wᵀ + b, W of shape (out_features, in_features)",
     ),
     LayerSpec(
         nn.Bilinear,
@@ -200,7 +199,6 @@ _SPECS: tuple[LayerSpec, ...] = (
         (_int("in1_features", 20), _int("in2_features", 30), _int("out_features", 40), _bool("bias", True)),
         lambda a: ("N", "in1_features"),
         lambda a: (1, arg_int(a, "in1_features")),
-        "y = x₁ᵀ·A·x₂ + b, A of shape (out_features, in1_features, in2_features)",
         call_style=CallStyle.PAIR,
     ),
     _conv(nn.Conv1d, 1),
@@ -218,7 +216,6 @@ _SPECS: tuple[LayerSpec, ...] = (
         (_size("output_size", 1, help="the output's (H_out, W_out), whatever the input"),),
         lambda a: ("N", "C", "H_in", "W_in"),
         lambda a: (1, 1, 8, 8),
-        "splits the input into output_size windows of nearly equal size and averages each",
         spatial_ndim=2,
     ),
     LayerSpec(
@@ -233,7 +230,6 @@ _SPECS: tuple[LayerSpec, ...] = (
         ),
         lambda a: ("N", "C"),
         lambda a: (2, arg_int(a, "num_features")),
-        "y = (x − E[x]) / √(Var[x] + ε) · γ + β per channel",
     ),
     LayerSpec(
         nn.BatchNorm2d,
@@ -247,7 +243,6 @@ _SPECS: tuple[LayerSpec, ...] = (
         ),
         lambda a: ("N", "C", "H", "W"),
         lambda a: (2, arg_int(a, "num_features"), 8, 8),
-        "y = (x − E[x]) / √(Var[x] + ε) · γ + β per channel, statistics over (N, H, W)",
     ),
     LayerSpec(
         nn.LayerNorm,
@@ -262,7 +257,6 @@ _SPECS: tuple[LayerSpec, ...] = (
         ),
         lambda a: ("N", "…", *(f"D{i}" for i in range(len(arg_shape(a, "normalized_shape"))))),
         lambda a: (1, 10, *arg_shape(a, "normalized_shape")),
-        "y = (x − E[x]) / √(Var[x] + ε) · γ + β over the last len(normalized_shape) dimensions",
     ),
     LayerSpec(
         nn.GroupNorm,
@@ -270,7 +264,6 @@ _SPECS: tuple[LayerSpec, ...] = (
         (_int("num_groups", 4), _int("num_channels", 16), _float("eps", 1e-5), _bool("affine", True)),
         lambda a: ("N", "C", "H", "W"),
         lambda a: (1, arg_int(a, "num_channels"), 8, 8),
-        "normalizes each group of num_channels / num_groups channels",
     ),
     LayerSpec(
         nn.Dropout,
@@ -278,26 +271,23 @@ _SPECS: tuple[LayerSpec, ...] = (
         (_float("p", 0.5),),
         lambda a: ("N", "*"),
         _one_d(),
-        "zeroes each element with probability p in training; identity in eval",
     ),
-    LayerSpec(nn.ReLU, Family.ACTIVATION, (), lambda a: ("N", "*"), _one_d(), "y = max(0, x)"),
+    LayerSpec(nn.ReLU, Family.ACTIVATION, (), lambda a: ("N", "*"), _one_d()),
     LayerSpec(
         nn.GELU,
         Family.ACTIVATION,
         (ArgSpec("approximate", ArgKind.CHOICE, "none", choices=("none", "tanh")),),
         lambda a: ("N", "*"),
         _one_d(),
-        "y = x·Φ(x)",
     ),
-    LayerSpec(nn.Sigmoid, Family.ACTIVATION, (), lambda a: ("N", "*"), _one_d(), "y = 1 / (1 + e^(−x))"),
-    LayerSpec(nn.Tanh, Family.ACTIVATION, (), lambda a: ("N", "*"), _one_d(), "y = tanh(x)"),
+    LayerSpec(nn.Sigmoid, Family.ACTIVATION, (), lambda a: ("N", "*"), _one_d()),
+    LayerSpec(nn.Tanh, Family.ACTIVATION, (), lambda a: ("N", "*"), _one_d()),
     LayerSpec(
         nn.Softmax,
         Family.ACTIVATION,
         (_int("dim", -1, low=-8, high=7),),
         lambda a: ("N", "*"),
         _one_d(),
-        "y_i = e^(x_i) / Σ_j e^(x_j) along dim",
     ),
     LayerSpec(
         nn.Flatten,
@@ -305,7 +295,6 @@ _SPECS: tuple[LayerSpec, ...] = (
         (_int("start_dim", 1, low=-8, high=7), _int("end_dim", -1, low=-8, high=7)),
         lambda a: ("N", "C", "H", "W"),
         lambda a: (1, 3, 8, 8),
-        "merges dimensions start_dim … end_dim into one: (N, C, H, W) → (N, C·H·W)",
     ),
     LayerSpec(
         nn.Unflatten,
@@ -313,7 +302,6 @@ _SPECS: tuple[LayerSpec, ...] = (
         (_int("dim", 1, low=-8, high=7), ArgSpec("unflattened_size", ArgKind.SHAPE, (3, 8, 8), 1, MAX_CHANNELS)),
         lambda a: ("N", "C·H·W"),
         lambda a: (1, math.prod(arg_shape(a, "unflattened_size"))),
-        "splits dimension dim into unflattened_size: (N, C·H·W) → (N, C, H, W)",
     ),
     LayerSpec(
         nn.Embedding,
@@ -325,12 +313,11 @@ _SPECS: tuple[LayerSpec, ...] = (
         ),
         lambda a: ("N", "L"),
         lambda a: (1, 16),
-        "a lookup table: token id i → row i of weight (num_embeddings, embedding_dim)",
         input_dtype=torch.int64,
     ),
-    _rnn(nn.RNN, "1 gate"),
-    _rnn(nn.LSTM, "4 gates (input, forget, cell, output)"),
-    _rnn(nn.GRU, "3 gates (reset, update, new)"),
+    _rnn(nn.RNN),
+    _rnn(nn.LSTM),
+    _rnn(nn.GRU),
     LayerSpec(
         nn.MultiheadAttention,
         Family.ATTENTION,
@@ -344,7 +331,6 @@ _SPECS: tuple[LayerSpec, ...] = (
         ),
         lambda a: ("N", "L", "E") if a["batch_first"] else ("L", "N", "E"),
         lambda a: (1, 10, arg_int(a, "embed_dim")) if a["batch_first"] else (10, 1, arg_int(a, "embed_dim")),
-        "softmax(Q·Kᵀ/√d_head)·V per head; Q, K, V and the output are projections of embed_dim",
         call_style=CallStyle.SELF_ATTENTION,
     ),
     LayerSpec(
@@ -363,7 +349,6 @@ _SPECS: tuple[LayerSpec, ...] = (
         ),
         lambda a: ("N", "L", "E") if a["batch_first"] else ("L", "N", "E"),
         lambda a: (1, 10, arg_int(a, "d_model")) if a["batch_first"] else (10, 1, arg_int(a, "d_model")),
-        "x + SelfAttention(x), then x + FeedForward(x), each followed (or preceded) by LayerNorm",
     ),
 )
 

@@ -11,7 +11,7 @@ from inspector.lab.inspection import LayerInspection
 from inspector.lab.keep_size import keep_size
 from inspector.layers.specs import get_layer_spec
 from ui.arg_widgets import arg_key
-from ui.state import plain, tr, tr_or, tr_text
+from ui.state import plain, tr, tr_text
 
 
 def _tensors_table(result: LayerInspection) -> pd.DataFrame:
@@ -42,7 +42,7 @@ def stat(key: str, label: str, value: str, help_text: str | None = None, note: s
 def render_headline(result: LayerInspection) -> None:
     """Show the constructor, the math, and the measured shapes and counts."""
     st.code(result.constructor, language="python", wrap_lines=True)
-    st.caption(tr("lab.math", math=plain(tr_or(f"layer_math.{result.layer_type}", result.math))))
+    st.caption(tr("lab.math", math=plain(tr_text(result.math))))
     columns = st.columns([3, 3, 2, 2])
     with columns[0]:
         stat(
