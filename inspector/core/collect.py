@@ -10,7 +10,7 @@ model itself: attributes it replaces, buffers it updates in place, train/eval fl
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain
@@ -91,38 +91,39 @@ def _unfused_attention() -> Iterator[None]:
                 torch.backends.mha.set_fastpath_enabled(_fastpath_before)
 
 
-def trace_forward(model: nn.Module, call: Callable[[], object]) -> ForwardTrace:
+def trace_forward(
+    model: nn.Module, call: Callable[[], object], named: list[tuple[str, nn.Module]] | None = None
+) -> ForwardTrace:
     """Return the output of `call()` (which runs `model`), with per-module shapes and FLOPs.
 
-    The hooks are always removed, also when the forward fails; a failure is raised as
-    ForwardFailure naming the innermost module still running.
+    `named` is `list(model.named_modules())` when the caller has it already. The hooks are always
+    removed, also when the forward fails; a failure is raised as ForwardFailure naming the innermost
+    module still running.
     """
-    names = {id(module): name for name, module in model.named_modules()}
-    records = {name: ModuleRecord() for name in names.values()}
+    named = list(model.named_modules()) if named is None else named
+    records = {id(module): (name, ModuleRecord()) for name, module in named}
     running: list[tuple[str, ShapeTree]] = []
     counter = FlopCounter()
 
     def before(module: nn.Module, args: tuple, kwargs: dict) -> None:
-        name = names[id(module)]
-        record = records[name]
+        name, record = records[id(module)]
         tree = _inputs_tree(args, kwargs)
         if record.calls == 0:
             record.input_shape = tree
-        record.open_counts.append(counter.get_total_flops())
+        record.open_counts.append(counter.total)
         running.append((name, tree))
 
     def after(module: nn.Module, args: tuple, kwargs: dict, output: object) -> None:
-        name = names[id(module)]
-        record = records[name]
+        record = records[id(module)][1]
         if record.calls == 0:
             record.output_shape = shape_tree(output)
         record.calls += 1
-        record.flops += counter.get_total_flops() - record.open_counts.pop()
+        record.flops += counter.total - record.open_counts.pop()
         running.pop()
 
     handles = []
     try:
-        for module in model.modules():
+        for _, module in named:
             handles.append(module.register_forward_pre_hook(before, with_kwargs=True))
             handles.append(module.register_forward_hook(after, with_kwargs=True))
         try:
@@ -135,7 +136,7 @@ def trace_forward(model: nn.Module, call: Callable[[], object]) -> ForwardTrace:
     finally:
         for handle in handles:
             handle.remove()
-    return ForwardTrace(output, records, counter.get_total_flops())
+    return ForwardTrace(output, {name: record for name, record in records.values()}, counter.get_total_flops())
 
 
 # A plain attribute counts as model state when it is a tensor or a list, tuple or dict holding
@@ -161,21 +162,27 @@ class _ModuleState:
     contents: dict[str, list | dict]
     parameters: dict[str, nn.Parameter | None]
     buffers: dict[str, torch.Tensor | None]
+    tensors: list[torch.Tensor]  # held by its plain attributes, also inside containers
 
     @classmethod
     def of(cls, module: nn.Module) -> _ModuleState:
         attributes = dict(vars(module))
-        contents = {
-            name: value.copy()
-            for name, value in attributes.items()
-            if isinstance(value, (list, dict)) and not name.startswith("_") and _tensors_inside(value)
-        }
-        return cls(module, attributes, contents, dict(module._parameters), dict(module._buffers))
+        contents: dict[str, list | dict] = {}
+        tensors: list[torch.Tensor] = []
+        for name, value in attributes.items():  # one pass: most are torch's own `_` slots or plain numbers
+            if name.startswith("_") or not isinstance(value, (torch.Tensor, list, tuple, dict)):
+                continue
+            inside = _tensors_inside(value)
+            tensors += inside
+            if inside and isinstance(value, (list, dict)):
+                contents[name] = value.copy()
+        return cls(module, attributes, contents, dict(module._parameters), dict(module._buffers), tensors)
 
     def restore(self) -> None:
         found = vars(self.module)
-        for name in [name for name in found if name not in self.attributes]:
-            del found[name]  # a cache the forward created
+        if found.keys() != self.attributes.keys():
+            for name in [name for name in found if name not in self.attributes]:
+                del found[name]  # a cache the forward created
         found.update(self.attributes)  # replaced attributes and the train/eval flag, as they were
         for name, saved in self.contents.items():
             if isinstance(saved, list):
@@ -204,26 +211,25 @@ def _put_back(tensor: torch.Tensor, copy: torch.Tensor) -> None:
 
 
 @contextmanager
-def kept_as_found(model: nn.Module) -> Iterator[None]:
+def kept_as_found(model: nn.Module, modules: Iterable[nn.Module] | None = None) -> Iterator[None]:
     """Run the block, then leave `model` as it was found, also when the block fails.
 
     Restored: every module's attributes (a tensor a forward replaced, a cache it added, the
     train/eval flag), the objects in its parameter and buffer slots, each tensor's requires_grad,
     and bit for bit the values of buffers and tensor attributes a forward updated in place
     (BatchNorm's running statistics in train mode). Those are copied first; on meta a copy is free.
-    Parameters are not copied: nothing in a forward under no_grad writes into them.
+    Parameters are not copied: nothing in a forward under no_grad writes into them. `modules` is
+    `model.modules()` when the caller has walked them already.
     """
-    states = [_ModuleState.of(module) for module in model.modules()]
+    states = [_ModuleState.of(module) for module in (model.modules() if modules is None else modules)]
     state_tensors = {
         id(tensor): tensor
         for state in states
-        for tensor in chain(
-            (b for b in state.buffers.values() if b is not None),
-            *(_tensors_inside(value) for name, value in state.attributes.items() if not name.startswith("_")),
-        )
+        for tensor in chain((b for b in state.buffers.values() if b is not None), state.tensors)
     }
     copies = {key: tensor.detach().clone() for key, tensor in state_tensors.items()}
-    flags = [(tensor, tensor.requires_grad) for tensor in chain(model.parameters(), state_tensors.values())]
+    parameters = (p for state in states for p in state.parameters.values() if p is not None)
+    flags = [(tensor, tensor.requires_grad) for tensor in chain(parameters, state_tensors.values())]
     try:
         yield
     finally:

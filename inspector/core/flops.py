@@ -15,13 +15,14 @@ FlopCounterMode lacks (see there); `UNCOUNTED_LAYERS` names the layers whose ari
 
 from __future__ import annotations
 
+import types
 from collections.abc import Callable, Hashable
 from typing import Any
 
 import torch
 from torch import nn
 from torch.nn.modules import activation, batchnorm, normalization, pooling, rnn
-from torch.utils.flop_counter import FlopCounterMode, _FlopCounterMode, sdpa_flop_count
+from torch.utils.flop_counter import FlopCounterMode, _FlopCounterMode, sdpa_flop_count, shape_wrapper
 
 
 def _cpu_flash_attention_flop(
@@ -155,6 +156,101 @@ _NOT_RUN = frozenset(
 }
 
 
+# torch registers most formulas through `shape_wrapper`, which turns the op's tensors into shapes with
+# pytree's tree_map: about as costly in Python as the rest of an op's dispatch, and addmm's formula calls
+# mm's wrapped one, paying it twice. `_direct` calls the same formula on shapes we take ourselves.
+_WRAPPED = shape_wrapper(lambda: 0).__code__
+_LEAVES = frozenset({int, float, bool, str, type(None), torch.dtype, torch.device, torch.memory_format, torch.layout})
+
+
+class _Unusual(Exception):
+    """An argument that `_shapes` does not take apart as tree_map would: the formula's own wrapper handles it."""
+
+
+def _shapes(value: Any) -> Any:
+    """Return tree_map(get_shape, value) (torch's wrapper) for tensors in plain lists, tuples and dicts."""
+    kind = type(value)
+    if kind is torch.Tensor or kind is nn.Parameter:
+        return value.shape
+    if kind is tuple or kind is torch.Size:  # pytree takes a Size apart too, and gives a tuple back
+        return tuple(_shapes(item) for item in value)
+    if kind is list:
+        return [_shapes(item) for item in value]
+    if kind is dict:
+        return {key: _shapes(item) for key, item in value.items()}
+    if kind in _LEAVES:
+        return value
+    raise _Unusual
+
+
+_PLAIN: dict[Any, Any] = {}  # a function of torch's FLOP code (or ours) → the same code, calling formulas unwrapped
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    """Return the names `code` and the code nested in it (comprehensions, inner functions) may look up as globals."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def _plain(fn: Any) -> Any:
+    """Return `fn` with shape_wrapper taken off it and off the FLOP functions it calls by global name.
+
+    The same code: a copy whose globals bind those names to their plain versions, so addmm's formula
+    calls mm's, and sdpa_flop_count calls bmm's, on the shapes it has. Only functions of torch's
+    flop_counter module and of this one are followed; shapes stay shapes, so the numbers are the same.
+    """
+    if getattr(fn, "__code__", None) is _WRAPPED:
+        return _plain(fn.__wrapped__)
+    if not isinstance(fn, types.FunctionType) or fn.__module__ not in _FOLLOWED:
+        return fn
+    known = _PLAIN.get(fn)
+    if known is not None:
+        return known
+    _PLAIN[fn] = fn  # while its callees are looked at (a recursive formula)
+    swaps = {}
+    for name in _global_names(fn.__code__):
+        inner = fn.__globals__.get(name)
+        if isinstance(inner, types.FunctionType) and inner is not fn and (plain := _plain(inner)) is not inner:
+            swaps[name] = plain
+    if swaps:
+        scope = {**fn.__globals__, **swaps}
+        copy = types.FunctionType(fn.__code__, scope, fn.__name__, fn.__defaults__, fn.__closure__)
+        copy.__kwdefaults__ = fn.__kwdefaults__
+        _PLAIN[fn] = copy
+    return _PLAIN[fn]
+
+
+_FOLLOWED = frozenset({shape_wrapper.__module__, __name__})
+_DIRECT: dict[Any, Any] = {}  # torch's wrapped formula → the same formula on our shapes
+
+
+def _direct(formula: Any) -> Any:
+    """Return `formula` (a FLOP formula as registered) counting from the op's arguments without tree_map.
+
+    The same function (`_plain`), called with the shapes shape_wrapper would pass it. One that is
+    not wrapped (a raw formula, which takes the arguments themselves) is returned as it is.
+    """
+    if getattr(formula, "__code__", None) is not _WRAPPED:
+        return formula
+    known = _DIRECT.get(formula)
+    if known is not None:
+        return known
+    raw = _plain(formula)
+
+    def count(*args: Any, out_val: Any = None, **kwargs: Any) -> Any:
+        try:
+            shapes, named, out_shape = _shapes(args), _shapes(kwargs), _shapes(out_val)
+        except _Unusual:
+            return formula(*args, out_val=out_val, **kwargs)
+        return raw(*shapes, out_shape=out_shape, **named)
+
+    _DIRECT[formula] = count
+    return count
+
+
 _UNROUTED = object()  # an op not seen yet
 _SPECIAL = object()  # an op that takes FlopCounterMode's own path (see FlopCounter.route)
 
@@ -226,7 +322,7 @@ class FlopCounter(FlopCounterMode):
 
     def _count_flops(self, func_packet: Any, out: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if func_packet in self.flop_registry:
-            self.total += self.flop_registry[func_packet](*args, **kwargs, out_val=out)
+            self.total += _direct(self.flop_registry[func_packet])(*args, **kwargs, out_val=out)
         return out
 
     def route(self, func: Any) -> Any:
@@ -236,7 +332,8 @@ class FlopCounter(FlopCounterMode):
         would decompose (the decomposition's ops are counted, and memoized).
         """
         special = isinstance(func, torch._ops.HigherOrderOperator) or func in _NOT_RUN or self.decomposes(func)
-        route = _SPECIAL if special else self.flop_registry.get(func._overloadpacket)
+        formula = None if special else self.flop_registry.get(func._overloadpacket)
+        route = _SPECIAL if special else (formula and _direct(formula))
         self.routes[id(func)] = route
         return route
 

@@ -17,6 +17,7 @@ from inspector.core.preflight import Preflight, forward_peak, resident_bytes
 from inspector.core.report import ModelReport
 from inspector.core.shapes import ShapeTree, format_shape_tree, validate_size
 from inspector.core.worked import Worked
+from inspector.lab.arithmetic_plan import linear_forward
 from inspector.lab.outputs import keeps_shape, named_outputs
 from inspector.layers.args import ArgValue, arg_int, normalize_args
 from inspector.layers.formulas import output_formulas, padding_suggestions, parameter_formula, receptive_fields
@@ -151,7 +152,8 @@ def layer_preflight(
     probe = build_layer(spec, args, torch.device("meta"), dtype)
     float_dtype = dtype or torch.get_default_dtype()
     input_dtype = spec.input_dtype if spec.input_dtype != torch.float32 else None
-    peak, flops, complete = forward_peak(probe, size, float_dtype, input_dtype)
+    known = linear_forward(spec, dict(args), size, float_dtype)  # exact, without the meta run's imports
+    peak, flops, complete = known or forward_peak(probe, size, float_dtype, input_dtype)
     resident = resident_bytes(probe)
     if dtype is not None:  # built in the default dtype, then cast: both copies exist for a moment
         resident += resident_bytes(probe, torch.get_default_dtype())

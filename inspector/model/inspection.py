@@ -51,21 +51,28 @@ def inspect_model(
     cast = resolve_dtype(dtype) if dtype is not None else None
     inputs = make_inputs(input_size, input_data, target, cast or float_dtype(model), input_dtype)
     state = converted_state(model, target, cast)
-    trace = _run(model, inputs, state, mode, name)
-    return _build_report(model, name, target, cast, inputs, state, trace, mode)
+    named = list(model.named_modules())  # walked once: each walk is a generator per level, per module
+    trace = _run(model, inputs, state, mode, name, named)
+    return _build_report(model, name, target, cast, inputs, state, trace, mode, named)
 
 
 def _run(
-    model: nn.Module, inputs: object, state: dict[str, torch.Tensor] | None, mode: str, name: str | None = None
+    model: nn.Module,
+    inputs: object,
+    state: dict[str, torch.Tensor] | None,
+    mode: str,
+    name: str | None = None,
+    named: list[tuple[str, nn.Module]] | None = None,
 ) -> ForwardTrace:
     """Return the traced forward; the model is left as found (modes, attributes, buffers), also on failure."""
+    named = list(model.named_modules()) if named is None else named
     try:
-        with kept_as_found(model):
+        with kept_as_found(model, (module for _, module in named)):
             model.train(mode == "train")
             if state is None:
-                return trace_forward(model, lambda: run_call(model, inputs))
+                return trace_forward(model, lambda: run_call(model, inputs), named)
             return trace_forward(
-                model, lambda: run_call(model, inputs, lambda *a, **k: functional_call(model, state, a, k))
+                model, lambda: run_call(model, inputs, lambda *a, **k: functional_call(model, state, a, k)), named
             )
     except ForwardFailure as failure:
         raise _forward_error(model, failure, _whole_model(model, inputs, mode, name)) from None
@@ -104,11 +111,11 @@ def _forward_error(model: nn.Module, failure: ForwardFailure, whole: WholeModel 
     )
 
 
-def _layer_reports(model: nn.Module, trace: ForwardTrace) -> list[LayerReport]:
+def _layer_reports(model: nn.Module, trace: ForwardTrace, named: list[tuple[str, nn.Module]]) -> list[LayerReport]:
     subtree = subtree_params(model)
     owners: dict[int, str] = {}
     layers = []
-    for qualified, module in model.named_modules():
+    for qualified, module in named:
         weights, tied, own, trainable = {}, {}, 0, 0
         # The module's own dicts: named_parameters(recurse=False) builds a generator tree per call.
         for short, param in module._parameters.items():
@@ -123,6 +130,7 @@ def _layer_reports(model: nn.Module, trace: ForwardTrace) -> list[LayerReport]:
             own += param.numel()
             trainable += param.numel() if param.requires_grad else 0
         record = trace.records[qualified]
+        leaf = next(module.children(), None) is None
         layers.append(
             LayerReport(
                 name=qualified,
@@ -137,12 +145,28 @@ def _layer_reports(model: nn.Module, trace: ForwardTrace) -> list[LayerReport]:
                 params_total=subtree[qualified],
                 flops=record.flops,
                 calls=record.calls,
-                is_leaf=next(module.children(), None) is None,
+                is_leaf=leaf,
                 tied=tied,
                 flops_counted=flops_counted(module, record.flops) or record.calls == 0,
             )
         )
     return layers
+
+
+def _named_tensors(named: list[tuple[str, nn.Module]], slot: str) -> dict[str, torch.Tensor]:
+    """Return `model.named_parameters()` (slot `_parameters`) or `named_buffers()` (`_buffers`) from one walk.
+
+    As torch names them: each tensor once, under the first module that holds it.
+    """
+    seen: set[int] = set()
+    found = {}
+    for prefix, module in named:
+        for short, tensor in getattr(module, slot).items():
+            if tensor is None or id(tensor) in seen:
+                continue
+            seen.add(id(tensor))
+            found[f"{prefix}.{short}" if prefix else short] = tensor
+    return found
 
 
 def _bytes(tensors: Mapping[str, torch.Tensor] | list[torch.Tensor]) -> int:
@@ -159,13 +183,14 @@ def _build_report(
     state: dict[str, torch.Tensor] | None,
     trace: ForwardTrace,
     mode: str,
+    named: list[tuple[str, nn.Module]],
 ) -> ModelReport:
-    params = list(model.parameters())
-    total = sum(p.numel() for p in params)
-    trainable = sum(p.numel() for p in params if p.requires_grad)
+    own_params, own_buffers = _named_tensors(named, "_parameters"), _named_tensors(named, "_buffers")
+    total = sum(p.numel() for p in own_params.values())
+    trainable = sum(p.numel() for p in own_params.values() if p.requires_grad)
     # Sizes as inspected: with stand-ins, their dtype decides the bytes.
-    placed = dict(model.named_parameters()) if state is None else {k: state[k] for k, _ in model.named_parameters()}
-    buffers = dict(model.named_buffers()) if state is None else {k: state[k] for k, _ in model.named_buffers()}
+    placed = own_params if state is None else {k: state[k] for k in own_params}
+    buffers = own_buffers if state is None else {k: state[k] for k in own_buffers}
     return ModelReport(
         model=name or type(model).__name__,
         device=str(target),
@@ -181,7 +206,7 @@ def _build_report(
         input_bytes=_bytes(tensors_in(inputs)),
         output_bytes=_bytes(tensors_in(trace.output)),
         flops=trace.total_flops,
-        layers=_layer_reports(model, trace),
+        layers=_layer_reports(model, trace, named),
         mode=mode,
         cuda_visible_devices=cuda_visible_devices(),
     )
