@@ -163,7 +163,7 @@ with right:
     estimate, search = planned
     if run:
         st.session_state["planner_stop"] = False
-        bar = runs.start(int(warmup + steps))
+        bar = runs.start(int(warmup), int(steps))
         result = attempt(
             measure,
             chosen,

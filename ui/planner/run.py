@@ -19,18 +19,19 @@ from ui.state import tr
 PROGRESS = "planner_progress"  # the last StepProgress of a run that has not finished
 
 
-def start(total: int) -> DeltaGenerator:
-    """Begin a run of `total` steps: forget the last result and partial run, show an empty progress bar."""
+def start(warmup: int, steps: int) -> DeltaGenerator:
+    """Begin a run of `warmup` + `steps` steps: forget the last result, show an empty progress bar."""
     st.session_state.pop("planner_result", None)  # an earlier run's numbers would read as this run's
-    st.session_state[PROGRESS] = StepProgress(0, total, 0, (), (), None)
-    return st.progress(0.0, text=tr("planner.progress", done=0, total=total))
+    total = warmup + steps
+    st.session_state[PROGRESS] = StepProgress(0, total, warmup, (), (), None)
+    return st.progress(0.0, text=tr("planner.progress", done=0, total=f"{total:,}"))
 
 
 def report(bar: DeltaGenerator, step: StepProgress) -> None:
     """Keep the step's progress, then ask whether to stop (which raises), then move the bar."""
     st.session_state[PROGRESS] = step
     ask_to_stop()
-    bar.progress(step.done / step.total, text=tr("planner.progress", done=step.done, total=step.total))
+    bar.progress(step.done / step.total, text=tr("planner.progress", done=f"{step.done:,}", total=f"{step.total:,}"))
 
 
 def finish() -> None:
@@ -44,11 +45,12 @@ def show_stopped() -> bool:
     if not isinstance(step, StepProgress):
         return False
     measured = step.total - step.warmup
-    words = {"done": step.done, "total": step.total, "warmup": step.warmup, "measured": measured}
+    counts = {"done": step.done, "total": step.total, "warmup": step.warmup, "measured": measured}
+    words = {name: f"{value:,}" for name, value in counts.items()}  # whole, with thousands separators
     if not step.step_seconds:
         st.warning(tr("planner_page.stopped_none", **words), icon=":material/stop_circle:")
         return True
-    st.warning(tr("planner_page.stopped_some", **words, count=step.measured_done), icon=":material/stop_circle:")
+    st.warning(tr("planner_page.stopped_some", **words, count=f"{step.measured_done:,}"), icon=":material/stop_circle:")
     columns = st.columns(3)
     columns[0].metric(tr("planner_page.partial_steps"), f"{step.measured_done:,} / {measured:,}")
     columns[1].metric(tr("planner_page.partial_median"), f"{statistics.median(step.step_seconds):.3f} s")
