@@ -14,7 +14,7 @@ import importlib
 import json
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from inspector.core.bounds import check_digits, check_length, shorten, shorten_runs
 from inspector.core.devices import available_devices, cuda_visible_devices
@@ -36,7 +36,7 @@ USER_ERROR = 2
 INTERNAL_ERROR = 3  # not 1, which is what Python itself exits with after an uncaught traceback
 
 # Subcommands that live in their own modules. Each module defines
-# `add_command(commands: argparse._SubParsersAction) -> None`, whose parser calls
+# `add_command(commands: argparse._SubParsersAction, lang: str) -> None` (help texts in `lang`), whose parser calls
 # `set_defaults(handler=...)` with a function `(args: argparse.Namespace) -> str` returning the output.
 EXTRA_COMMANDS: tuple[str, ...] = (
     "inspector.init.cli",
@@ -48,7 +48,38 @@ EXTRA_COMMANDS: tuple[str, ...] = (
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose errors are one line and exit 2, without the usage block."""
+    """An ArgumentParser whose errors are one line and exit 2, without the usage block, and whose help
+    is in `lang`: our texts from the catalogue (`cli_help.*`), and argparse's own words ("usage: ",
+    "options", "positional arguments", -h's help) too, as argparse writes them in English."""
+
+    lang = DEFAULT_LANG  # the subcommands' parsers are made by argparse: their class carries the language
+
+    def __init__(self, *args: Any, lang: str | None = None, **kwargs: Any) -> None:
+        lang = lang or self.lang
+        prefix = t("cli_help.argparse.usage", lang)
+
+        class Formatter(argparse.HelpFormatter):
+            def add_usage(self, usage: Any, actions: Any, groups: Any, prefix_: str | None = None) -> None:
+                super().add_usage(usage, actions, groups, prefix if prefix_ is None else prefix_)
+
+        kwargs.setdefault("formatter_class", Formatter)
+        super().__init__(*args, **kwargs)
+        self.lang = lang
+        self._positionals.title = t("cli_help.argparse.positionals", lang)
+        self._optionals.title = t("cli_help.argparse.options", lang)
+        for action in self._actions:
+            if isinstance(action, argparse._HelpAction):
+                action.help = t("cli_help.argparse.help", lang)
+
+    @staticmethod
+    def in_language(lang: str) -> type[_Parser]:
+        """Return the parser class whose help is in `lang` (what argparse builds the subcommands with)."""
+
+        class Localized(_Parser):
+            pass
+
+        Localized.lang = lang
+        return Localized
 
     def error(self, message: str) -> NoReturn:
         raise _UsageError(f"{self.prog}: {message}")
@@ -58,22 +89,23 @@ class _UsageError(Exception):
     pass
 
 
-def _common(parser: argparse.ArgumentParser, depth: bool = False) -> None:
-    parser.add_argument("--input-size", help="input shape, e.g. 1,3,224,224; several inputs separated by ';'")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or meta (default cpu)")
-    parser.add_argument("--dtype", default=None, help="float32, float64, float16 or bfloat16")
-    parser.add_argument("--format", default="table", help=f"one of {', '.join(OutputFormat)} (default table)")
+def _common(parser: argparse.ArgumentParser, lang: str, depth: bool = False) -> None:
+    parser.add_argument("--input-size", help=t("cli_help.common.input_size", lang))
+    parser.add_argument("--device", default="cpu", help=t("cli_help.common.device", lang))
+    parser.add_argument("--dtype", default=None, help=t("cli_help.common.dtype", lang))
+    formats = ", ".join(OutputFormat)
+    parser.add_argument("--format", default="table", help=t("cli_help.common.format", lang, formats=formats))
     if depth:
-        parser.add_argument("--depth", type=int, default=None, help="show modules down to this depth")
+        parser.add_argument("--depth", type=int, default=None, help=t("cli_help.model.depth", lang))
 
 
-def _model_source_flags(parser: argparse.ArgumentParser) -> None:
+def _model_source_flags(parser: argparse.ArgumentParser, lang: str) -> None:
     # No default device: an hf: model over a billion parameters then runs on meta (see sources.default_device).
     parser.set_defaults(device=None)
-    parser.add_argument("--input-dtype", default=None, help="dtype of the default input, e.g. int64 for token ids")
-    parser.add_argument("--head", default=None, help="hf: models: base, causal-lm, seq2seq, … (default: the config's)")
-    parser.add_argument("--seq-len", type=int, default=None, help="hf: models: tokens per sequence (default 128)")
-    parser.add_argument("--batch-size", type=int, default=1, help="hf: models: sequences or images (default 1)")
+    parser.add_argument("--input-dtype", default=None, help=t("cli_help.common.input_dtype", lang))
+    parser.add_argument("--head", default=None, help=t("cli_help.common.head", lang))
+    parser.add_argument("--seq-len", type=int, default=None, help=t("cli_help.common.seq_len", lang))
+    parser.add_argument("--batch-size", type=int, default=1, help=t("cli_help.common.batch_size", lang))
 
 
 def _inspect_named(args: argparse.Namespace, sizes: tuple[int, ...] | list[tuple[int, ...]] | None) -> ModelReport:
@@ -90,34 +122,30 @@ def _inspect_named(args: argparse.Namespace, sizes: tuple[int, ...] | list[tuple
     return inspect_source(source, device, args.dtype, args.mode)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the top-level parser (layer arguments are parsed in a second pass, per layer type)."""
-    parser = _Parser(prog="python -m inspector", description="What real PyTorch does with a layer or model.")
+def build_parser(lang: str = DEFAULT_LANG) -> argparse.ArgumentParser:
+    """Return the top-level parser, its help in `lang` (layer arguments are parsed in a second pass, per layer type)."""
+    parser = _Parser(prog="python -m inspector", description=t("cli_help.description", lang), lang=lang)
     languages = available_languages()
-    lang_help = f"language of the readable output: {' or '.join(languages)} (default {DEFAULT_LANG}); JSON in English"
+    lang_help = t("cli_help.lang", lang, languages=t("cli_help.or", lang).join(languages), default=DEFAULT_LANG)
     parser.add_argument("--lang", choices=languages, default=DEFAULT_LANG, help=lang_help)
     # Not required: `python -m inspector` alone names the commands instead of argparse's bare error.
-    commands = parser.add_subparsers(dest="command", parser_class=_Parser)
-    for name, text in (
-        ("zoo", "list the zoo models"),
-        ("devices", "list the devices this process can use"),
-        ("layers", "list the layer types and their arguments"),
-    ):
-        sub = commands.add_parser(name, help=text)
-        sub.add_argument("--format", default="table", help="table or json")
-    model = commands.add_parser("model", help="inspect a zoo model, hf:NAME, package.module:Class or file.py:Class")
+    commands = parser.add_subparsers(dest="command", parser_class=_Parser.in_language(lang))
+    for name in ("zoo", "devices", "layers"):
+        sub = commands.add_parser(name, help=t(f"cli_help.command.{name}", lang))
+        sub.add_argument("--format", default="table", help=t("cli_help.format_table_json", lang))
+    model = commands.add_parser("model", help=t("cli_help.command.model", lang))
     model.add_argument("name")
-    model.add_argument("--kwargs", default=None, help="constructor arguments / zoo options as a JSON object")
-    model.add_argument("--mode", default="eval", help="eval (default) or train")
-    _common(model, depth=True)
-    _model_source_flags(model)
-    layer_help = "build one torch layer: layer Conv2d --in-channels 3 --kernel-size 5,3"
-    layer = commands.add_parser("layer", help=layer_help, add_help=False)  # --help lists the layer's own flags
+    model.add_argument("--kwargs", default=None, help=t("cli_help.model.kwargs", lang))
+    model.add_argument("--mode", default="eval", help=t("cli_help.model.mode", lang))
+    _common(model, lang, depth=True)
+    _model_source_flags(model, lang)
+    # --help lists the layer's own flags
+    layer = commands.add_parser("layer", help=t("cli_help.command.layer", lang), add_help=False)
     layer.add_argument("type", nargs="?")
-    layer.add_argument("-h", "--help", action="store_true", help="show the flags of this layer type and exit")
-    _common(layer)
+    layer.add_argument("-h", "--help", action="store_true", help=t("cli_help.layer.help", lang))
+    _common(layer, lang)
     for module_name in EXTRA_COMMANDS:
-        importlib.import_module(module_name).add_command(commands)
+        importlib.import_module(module_name).add_command(commands, lang)
     for sub in commands.choices.values():  # also after the subcommand; SUPPRESS keeps a --lang given before it
         sub.add_argument("--lang", choices=languages, default=argparse.SUPPRESS, help=lang_help)
     return parser
@@ -230,7 +258,7 @@ def _sizes(text: str | None) -> tuple[int, ...] | list[tuple[int, ...]] | None:
 
 def run(argv: Sequence[str]) -> str:
     """Return the output of the command `argv`; raises InspectorError or _UsageError for user errors."""
-    parser = build_parser()
+    parser = build_parser(_requested_lang(argv))
     args, extra = parser.parse_known_args(argv)
     if args.command is None:
         raise _no_command(parser)

@@ -25,15 +25,17 @@ from inspector.layers.network_spec import MAX_SPEC_BYTES, NetworkSpec
 from inspector.model.inspection import inspect_model
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def add_command(commands: argparse._SubParsersAction, lang: str = DEFAULT_LANG) -> None:
     """Add the `build` subcommand."""
-    build = commands.add_parser("build", help="inspect a network spec (JSON file or template name); doctor it")
-    build.add_argument("spec", help=f"a spec JSON file, '-' for stdin, or a template: {', '.join(TEMPLATES)}")
-    build.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N, mps or meta (default cpu)")
-    build.add_argument("--dtype", default=None, help="float32, float64, float16 or bfloat16")
-    build.add_argument("--format", default="table", help=f"one of {', '.join(OutputFormat)} (default table)")
-    build.add_argument("--fix", action="store_true", help="apply the doctor's first fix until it fits; print the spec")
-    build.add_argument("--code", default=None, help=f"print the network as PyTorch code: {' or '.join(CodeStyle)}")
+    build = commands.add_parser("build", help=t("cli_help.command.build", lang))
+    build.add_argument("spec", help=t("cli_help.build.spec", lang, templates=", ".join(TEMPLATES)))
+    build.add_argument("--device", default="cpu", help=t("cli_help.common.device", lang))
+    build.add_argument("--dtype", default=None, help=t("cli_help.common.dtype", lang))
+    formats = ", ".join(OutputFormat)
+    build.add_argument("--format", default="table", help=t("cli_help.common.format", lang, formats=formats))
+    build.add_argument("--fix", action="store_true", help=t("cli_help.build.fix", lang))
+    styles = t("cli_help.or", lang).join(CodeStyle)
+    build.add_argument("--code", default=None, help=t("cli_help.build.code", lang, styles=styles))
     build.set_defaults(handler=run_build)
 
 

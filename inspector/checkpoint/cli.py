@@ -15,14 +15,14 @@ from inspector.core.units import binary_bytes, group_thousands
 from inspector.model.zoo import parse_kwargs
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def add_command(commands: argparse._SubParsersAction, lang: str = DEFAULT_LANG) -> None:
     """Register the `checkpoint` subcommand."""
-    parser = commands.add_parser("checkpoint", help="list a .safetensors/.pt/.pth/.bin file's tensors, safely")
+    parser = commands.add_parser("checkpoint", help=t("cli_help.command.checkpoint", lang))
     parser.add_argument("file")
-    parser.add_argument("--against", default=None, help="a zoo model, hf:NAME or module:Class to match against")
-    parser.add_argument("--kwargs", default=None, help="options of the --against model as a JSON object")
-    parser.add_argument("--depth", type=int, default=2, help="module-tree depth in the table (default 2)")
-    parser.add_argument("--format", default="table", help="table, json or markdown")
+    parser.add_argument("--against", default=None, help=t("cli_help.checkpoint.against", lang))
+    parser.add_argument("--kwargs", default=None, help=t("cli_help.checkpoint.kwargs", lang))
+    parser.add_argument("--depth", type=int, default=2, help=t("cli_help.checkpoint.depth", lang))
+    parser.add_argument("--format", default="table", help=t("cli_help.checkpoint.format", lang))
     parser.set_defaults(handler=run)
 
 

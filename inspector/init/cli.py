@@ -19,48 +19,53 @@ from inspector.init.report import InitReport, LayerInit, init_report
 from inspector.init.schemes import BiasInit, FanMode, InitScheme, Nonlinearity
 from inspector.model.zoo import parse_kwargs
 
+# Each flag's help is `cli_help.init.<name>` in the catalogue; the choices fill its {choices}.
 _DEEP_FLAGS = (
-    ("--depth", int, "layers of deep_mlp / deep_cnn"),
-    ("--width", int, "deep_mlp's layer width"),
-    ("--channels", int, "deep_cnn's channels"),
-    ("--activation", str, "relu, leaky_relu, tanh, sigmoid, gelu, selu or identity"),
-    ("--in-features", int, "deep_mlp's input features"),
-    ("--in-channels", int, "deep_cnn's input channels"),
-    ("--image-size", int, "deep_cnn's image side"),
+    ("--depth", int),
+    ("--width", int),
+    ("--channels", int),
+    ("--activation", str),
+    ("--in-features", int),
+    ("--in-channels", int),
+    ("--image-size", int),
 )
 _SCHEME_FLAGS = (
-    ("--gain", float, "xavier_*, orthogonal"),
-    ("--mode", str, f"kaiming_*: {', '.join(FanMode)}"),
-    ("--nonlinearity", str, f"kaiming_*: {', '.join(Nonlinearity)}"),
-    ("--a", float, "uniform/trunc_normal lower end; kaiming's leaky_relu slope"),
-    ("--b", float, "uniform/trunc_normal upper end"),
-    ("--mean", float, "normal, trunc_normal"),
-    ("--std", float, "normal, trunc_normal"),
-    ("--value", float, "constant"),
+    ("--gain", float),
+    ("--mode", str),
+    ("--nonlinearity", str),
+    ("--a", float),
+    ("--b", float),
+    ("--mean", float),
+    ("--std", float),
+    ("--value", float),
 )
+_CHOICES = {"mode": ", ".join(FanMode), "nonlinearity": ", ".join(Nonlinearity), "bias": ", ".join(BiasInit)}
 COLUMNS = ("Layer", "Type", "fan_in", "fan_out", "Theory std", "W mean", "W std", "Act mean", "Act std", "‖∇W‖")
 # the catalogue key of each column's heading (None: a symbol, the same in every language)
 _COLUMN_KEYS = ("layer", "type", None, None, "theory_std", "w_mean", "w_std", "act_mean", "act_std", None)
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
-    """Add the `init` subcommand to the CLI's sub-parsers."""
-    parser = commands.add_parser("init", help="what an init scheme does to weights, activations and gradients")
-    parser.add_argument("model", help="deep_mlp, deep_cnn, a zoo model or hf:NAME")
-    parser.add_argument("--scheme", default=InitScheme.DEFAULT.value, help=f"one of {', '.join(InitScheme)}")
-    for flag, kind, text in (*_DEEP_FLAGS, *_SCHEME_FLAGS):
-        parser.add_argument(flag, type=kind, default=None, help=text)
+def _help(name: str, lang: str) -> str:
+    return t(f"cli_help.init.{name}", lang, choices=_CHOICES.get(name, ""))
+
+
+def add_command(commands: argparse._SubParsersAction, lang: str = DEFAULT_LANG) -> None:
+    """Add the `init` subcommand to the CLI's sub-parsers, its help in `lang`."""
+    parser = commands.add_parser("init", help=t("cli_help.command.init", lang))
+    parser.add_argument("model", help=t("cli_help.init.model", lang))
+    schemes = ", ".join(InitScheme)
     parser.add_argument(
-        "--bias",
-        default=None,
-        help=f"{', '.join(BiasInit)} (default: zeros; the default scheme keeps PyTorch's bias init)",
+        "--scheme", default=InitScheme.DEFAULT.value, help=t("cli_help.init.scheme", lang, schemes=schemes)
     )
-    parser.add_argument("--kwargs", default=None, help="a zoo model's options as a JSON object")
-    parser.add_argument("--head", default=None, help="hf: models: base, causal-lm, seq2seq, … (default: the config's)")
-    parser.add_argument("--seq-len", type=int, default=None, help="hf: models: tokens per sequence (default 128)")
-    parser.add_argument("--seed", type=int, default=0, help="seeds the weights and (offset) the input batch")
-    parser.add_argument("--batch", type=int, default=None, help="samples in the random input batch (default 16)")
-    parser.add_argument("--format", default="table", help="table or json")
+    for flag, kind in (*_DEEP_FLAGS, *_SCHEME_FLAGS):
+        parser.add_argument(flag, type=kind, default=None, help=_help(flag.removeprefix("--").replace("-", "_"), lang))
+    for name in ("bias", "kwargs"):
+        parser.add_argument(f"--{name}", default=None, help=_help(name, lang))
+    parser.add_argument("--head", default=None, help=t("cli_help.common.head", lang))
+    parser.add_argument("--seq-len", type=int, default=None, help=t("cli_help.common.seq_len", lang))
+    parser.add_argument("--seed", type=int, default=0, help=_help("seed", lang))
+    parser.add_argument("--batch", type=int, default=None, help=_help("batch", lang))
+    parser.add_argument("--format", default="table", help=t("cli_help.format_table_json", lang))
     parser.set_defaults(handler=run_init)
 
 
@@ -72,11 +77,11 @@ def run_init(args: argparse.Namespace) -> str:
     options = parse_kwargs(args.kwargs)
     hf_settings = {"head": args.head, "seq_len": args.seq_len}  # an hf: model's options, as `model` takes them
     options.update({key: value for key, value in hf_settings.items() if value is not None})
-    for flag, _kind, _text in _DEEP_FLAGS:
+    for flag, _kind in _DEEP_FLAGS:
         name = flag.removeprefix("--").replace("-", "_")
         if getattr(args, name) is not None:
             options[name] = getattr(args, name)
-    arguments = {flag.removeprefix("--"): getattr(args, flag.removeprefix("--")) for flag, _, _ in _SCHEME_FLAGS}
+    arguments = {flag.removeprefix("--"): getattr(args, flag.removeprefix("--")) for flag, _ in _SCHEME_FLAGS}
     report = init_report(
         args.model, args.scheme, options=options, batch=args.batch, seed=args.seed, bias=args.bias, **arguments
     )

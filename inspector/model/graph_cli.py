@@ -12,6 +12,7 @@ import json
 from dataclasses import asdict
 
 from inspector.core.errors import InvalidArgumentError
+from inspector.core.i18n import DEFAULT_LANG, t
 from inspector.core.shapes import parse_sizes
 from inspector.model.graph import ModelGraph
 from inspector.model.graph_dot import svg_available, to_dot, to_svg
@@ -21,17 +22,17 @@ from inspector.model.zoo import parse_kwargs
 FORMATS = ("dot", "svg", "json")
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
+def add_command(commands: argparse._SubParsersAction, lang: str = DEFAULT_LANG) -> None:
     """Register the `graph` subcommand."""
-    parser = commands.add_parser("graph", help="the model's dataflow as a graph (DOT, SVG or JSON)")
-    parser.add_argument("name", help="a zoo model, hf:NAME, module:Class or path/to/file.py:Class")
-    parser.add_argument("--input-size", default=None, help="input shape, e.g. 1,3,224,224 (default: the model's)")
-    parser.add_argument("--input-dtype", default=None, help="dtype of the input, e.g. int64 for token ids")
-    parser.add_argument("--kwargs", default=None, help="the model's options or constructor arguments as JSON")
-    parser.add_argument("--head", default=None, help="hf: models: base, causal-lm, seq2seq, …")
-    parser.add_argument("--seq-len", type=int, default=None, help="hf: models: tokens per sequence (default 128)")
-    parser.add_argument("--depth", type=int, default=None, help="merge modules below this depth (default: all)")
-    parser.add_argument("--format", default="dot", help="dot (default), svg or json")
+    parser = commands.add_parser("graph", help=t("cli_help.command.graph", lang))
+    parser.add_argument("name", help=t("cli_help.graph.name", lang))
+    parser.add_argument("--input-size", default=None, help=t("cli_help.graph.input_size", lang))
+    parser.add_argument("--input-dtype", default=None, help=t("cli_help.graph.input_dtype", lang))
+    parser.add_argument("--kwargs", default=None, help=t("cli_help.graph.kwargs", lang))
+    parser.add_argument("--head", default=None, help=t("cli_help.graph.head", lang))
+    parser.add_argument("--seq-len", type=int, default=None, help=t("cli_help.common.seq_len", lang))
+    parser.add_argument("--depth", type=int, default=None, help=t("cli_help.graph.depth", lang))
+    parser.add_argument("--format", default="dot", help=t("cli_help.graph.format", lang))
     parser.set_defaults(handler=run)
 
 

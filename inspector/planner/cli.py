@@ -26,43 +26,36 @@ FORMATS = ("table", "json")
 DEFAULT_LAYERS = 10  # rows of the per-layer breakdown in the table (JSON has them all)
 
 
-def _shared(parser: argparse.ArgumentParser, device_default: str) -> None:
-    parser.add_argument("model", help="a zoo model or package.module:Class")
+def _shared(parser: argparse.ArgumentParser, device_default: str, lang: str) -> None:
+    parser.add_argument("model", help=t("cli_help.planner.model", lang))
+    parser.add_argument("--input-size", help=t("cli_help.planner.input_size", lang))
+    parser.add_argument("--batch-size", default="32", help=t("cli_help.planner.batch_size", lang))
+    precisions = ", ".join(Precision)
+    parser.add_argument("--dtype", default="fp32", help=t("cli_help.planner.dtype", lang, precisions=precisions))
+    optimizers, losses = ", ".join(OptimizerName), ", ".join(LossName)
     parser.add_argument(
-        "--input-size",
-        help="one sample's shape without the batch dimension, e.g. 3,224,224 "
-        "(default: the zoo model's); several inputs separated by ';'",
+        "--optimizer", default="adam", help=t("cli_help.planner.optimizer", lang, optimizers=optimizers)
     )
-    parser.add_argument("--batch-size", default="32", help="samples per step (default 32)")
+    parser.add_argument("--loss", default="cross_entropy", help=t("cli_help.planner.loss", lang, losses=losses))
+    parser.add_argument("--kwargs", default=None, help=t("cli_help.planner.kwargs", lang))
     parser.add_argument(
-        "--dtype",
-        default="fp32",
-        help=f"precision: {', '.join(Precision)} (mixed = bf16 compute, fp32 master weights; default fp32)",
+        "--device", default=device_default, help=t("cli_help.planner.device", lang, device=device_default)
     )
-    parser.add_argument("--optimizer", default="adam", help=f"{', '.join(OptimizerName)} (default adam)")
-    parser.add_argument("--loss", default="cross_entropy", help=f"{', '.join(LossName)} (default cross_entropy)")
-    parser.add_argument("--kwargs", default=None, help="zoo options / constructor arguments as a JSON object")
-    parser.add_argument("--device", default=device_default, help=f"default {device_default}")
-    parser.add_argument("--format", default="table", help="table or json (default table)")
+    parser.add_argument("--format", default="table", help=t("cli_help.planner.format", lang))
 
 
-def add_command(commands: argparse._SubParsersAction) -> None:
-    """Register `memory` and `train-step` on the CLI's subparsers."""
-    memory = commands.add_parser("memory", help="training memory by part, and the largest batch for a budget")
-    _shared(memory, "meta")
-    memory.add_argument("--budget", default=None, help="memory budget, e.g. 24GB, 80 GiB, 16 (GiB) or 'device'")
-    memory.add_argument("--layers", default=str(DEFAULT_LAYERS), help="layers shown in the breakdown (default 10)")
+def add_command(commands: argparse._SubParsersAction, lang: str = DEFAULT_LANG) -> None:
+    """Register `memory` and `train-step` on the CLI's subparsers, their help in `lang`."""
+    memory = commands.add_parser("memory", help=t("cli_help.command.memory", lang))
+    _shared(memory, "meta", lang)
+    memory.add_argument("--budget", default=None, help=t("cli_help.planner.budget", lang))
+    memory.add_argument("--layers", default=str(DEFAULT_LAYERS), help=t("cli_help.planner.layers", lang))
     memory.set_defaults(handler=run_memory)
-    step = commands.add_parser("train-step", help="time real training steps and measure their peak memory")
-    _shared(step, "cpu")
-    step.add_argument("--steps", default="5", help="measured steps (default 5)")
-    step.add_argument("--warmup", default="1", help="warm-up steps before measuring (default 1)")
-    step.add_argument("--lr", default="0.001", help="learning rate (default 0.001)")
-    step.add_argument("--dataset-size", default="50000", help="samples per epoch (default 50000)")
-    step.add_argument("--epochs", default="1", help="epochs for the total time (default 1)")
-    step.add_argument(
-        "--misplace-input", action="store_true", help="also show PyTorch's error for an input left on another device"
-    )
+    step = commands.add_parser("train-step", help=t("cli_help.command.train_step", lang))
+    _shared(step, "cpu", lang)
+    for name, default in (("steps", "5"), ("warmup", "1"), ("lr", "0.001"), ("dataset_size", "50000"), ("epochs", "1")):
+        step.add_argument(f"--{name.replace('_', '-')}", default=default, help=t(f"cli_help.planner.{name}", lang))
+    step.add_argument("--misplace-input", action="store_true", help=t("cli_help.planner.misplace_input", lang))
     step.set_defaults(handler=run_train_step)
 
 
