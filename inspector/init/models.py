@@ -1,4 +1,4 @@
-"""The models the initialisation explorer runs: the deep stacks of `models.deep`, the zoo, or a user's module.
+"""The models the initialisation explorer runs: the deep stacks of `models.deep`, the zoo, `hf:`, or a user's module.
 
 The deep stacks are described with the zoo's own `ZooEntry`/`ModelOption`, so their options are
 checked by the same code as the zoo's (range, type, choices), but they are not registered in

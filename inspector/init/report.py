@@ -286,10 +286,11 @@ def init_report(
 ) -> InitReport:
     """Return per-layer fans, theory, measured weights, activations and gradients for `scheme`.
 
-    `model_or_name` is a module (then `input_size` is needed), a zoo name, or deep_mlp / deep_cnn
-    with `options` (depth, width or channels, activation). `batch` replaces the input's first
-    dimension. `bins` adds a weight histogram to every initialised layer. The model passed in is
-    never changed.
+    `model_or_name` is a module (then `input_size` is needed), a zoo name, deep_mlp / deep_cnn
+    with `options` (depth, width or channels, activation), or `hf:NAME` with `options` head and
+    seq_len (refused above `models.MAX_HF_PARAMS` parameters: init needs real weights). `batch`
+    replaces the input's first dimension. `bins` adds a weight histogram to every initialised layer.
+    The model passed in is never changed.
     """
     spec = scheme if isinstance(scheme, InitSpec) else make_init_spec(scheme, bias, **arguments)
     seed = check_seed(seed)
