@@ -183,7 +183,7 @@ with right:
             **({} if isinstance(chosen, CodeChoice) else {"should_stop": lambda: st.session_state["planner_stop"]}),
         )
         st.session_state["planner_result"] = result
-        runs.finish()
+        runs.finish(failed=result is None)
     else:
         runs.show_stopped()  # a run that Stop interrupted: what it measured up to then
     result = st.session_state.get("planner_result")

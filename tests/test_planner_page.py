@@ -179,3 +179,36 @@ def test_stopping_pasted_code_keeps_the_steps_its_worker_reported(monkeypatch: p
     app.run()
     assert any("Stopped after step 3 of 5" in w.value for w in app.warning), [w.value for w in app.warning]
     assert metric(app, "Measured steps finished") == "2 / 4"  # reported by the worker before it was killed
+
+
+FLAKY = """import torch
+from torch import nn
+
+
+class Flaky(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.head = nn.Linear(8, 4)
+        self.real_calls = 0
+
+    def forward(self, x):
+        if type(x) is torch.Tensor and x.device.type == "cpu":  # not the estimate's meta or fake tensors
+            self.real_calls += 1
+            if self.real_calls > 3:
+                raise RuntimeError("deliberate failure on the fourth real step")
+        return self.head(x)
+"""
+
+
+def test_a_run_that_fails_midway_shows_the_steps_before_the_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INSPECTOR_ALLOW_CODE", "1")
+    app = open_app({"source": "code", "batch": "2", "steps": "4", "warmup": "1"}, page=PLANNER)
+    app.text_area(key="code.text").set_value(FLAKY)
+    app.text_input(key="code.class").set_value("Flaky")
+    app.text_input(key="code.input").set_value("1,8").run()
+    assert not app.error, [error.value for error in app.error]
+    app.button(key="planner_run").click().run()
+    assert any("deliberate failure on the fourth real step" in error.value for error in app.error)
+    # steps 1 (warm-up), 2 and 3 ran; the fourth raised: 2 of the 4 measured steps had finished
+    assert any("The run ended at step 3 of 5" in w.value for w in app.warning), [w.value for w in app.warning]
+    assert metric(app, "Measured steps finished") == "2 / 4"

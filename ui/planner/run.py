@@ -34,9 +34,12 @@ def report(bar: DeltaGenerator, step: StepProgress) -> None:
     bar.progress(step.done / step.total, text=tr("planner.progress", done=f"{step.done:,}", total=f"{step.total:,}"))
 
 
-def finish() -> None:
-    """Forget the partial run: the run ended by itself, with a result or an error of its own."""
-    st.session_state.pop(PROGRESS, None)
+def finish(failed: bool) -> None:
+    """End the run: forget its progress, after showing the steps it had measured if it `failed` mid-way
+    (a step that raised, or a worker past its deadline or memory cap; the error is shown above)."""
+    step = st.session_state.pop(PROGRESS, None)
+    if failed and isinstance(step, StepProgress) and step.step_seconds:
+        _show_partial(step, "planner_page.failed_some")
 
 
 def show_stopped() -> bool:
@@ -44,13 +47,19 @@ def show_stopped() -> bool:
     step = st.session_state.pop(PROGRESS, None)
     if not isinstance(step, StepProgress):
         return False
+    _show_partial(step, "planner_page.stopped_some")
+    return True
+
+
+def _show_partial(step: StepProgress, key: str) -> None:
+    """Show the notice `key` (or, with no measured step, that none finished) and the steps measured so far."""
     measured = step.total - step.warmup
     counts = {"done": step.done, "total": step.total, "warmup": step.warmup, "measured": measured}
     words = {name: f"{value:,}" for name, value in counts.items()}  # whole, with thousands separators
     if not step.step_seconds:
         st.warning(tr("planner_page.stopped_none", **words), icon=":material/stop_circle:")
-        return True
-    st.warning(tr("planner_page.stopped_some", **words, count=f"{step.measured_done:,}"), icon=":material/stop_circle:")
+        return
+    st.warning(tr(key, **words, count=f"{step.measured_done:,}"), icon=":material/stop_circle:")
     columns = st.columns(3)
     columns[0].metric(tr("planner_page.partial_steps"), f"{step.measured_done:,} / {measured:,}")
     columns[1].metric(tr("planner_page.partial_median"), f"{statistics.median(step.step_seconds):.3f} s")
@@ -67,4 +76,3 @@ def show_stopped() -> bool:
         ],
         hide_index=True,
     )
-    return True
