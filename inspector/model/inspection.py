@@ -17,7 +17,7 @@ from inspector.core.inputs import make_inputs, run_call
 from inspector.core.report import LayerReport, ModelReport
 from inspector.core.shapes import shape_tree, tensors_in
 from inspector.doctor.inputs import WholeModel
-from inspector.model.stand_ins import converted_state, float_dtype, subtree_params
+from inspector.model.stand_ins import converted_state, float_dtype, named_tensors, subtree_params
 from models import ZOO
 
 MODES = ("eval", "train")
@@ -50,8 +50,8 @@ def inspect_model(
     target = resolve_device(device)
     cast = resolve_dtype(dtype) if dtype is not None else None
     inputs = make_inputs(input_size, input_data, target, cast or float_dtype(model), input_dtype)
-    state = converted_state(model, target, cast)
     named = list(model.named_modules())  # walked once: each walk is a generator per level, per module
+    state = converted_state(model, target, cast, named)
     trace = _run(model, inputs, state, mode, name, named)
     return _build_report(model, name, target, cast, inputs, state, trace, mode, named)
 
@@ -153,22 +153,6 @@ def _layer_reports(model: nn.Module, trace: ForwardTrace, named: list[tuple[str,
     return layers
 
 
-def _named_tensors(named: list[tuple[str, nn.Module]], slot: str) -> dict[str, torch.Tensor]:
-    """Return `model.named_parameters()` (slot `_parameters`) or `named_buffers()` (`_buffers`) from one walk.
-
-    As torch names them: each tensor once, under the first module that holds it.
-    """
-    seen: set[int] = set()
-    found = {}
-    for prefix, module in named:
-        for short, tensor in getattr(module, slot).items():
-            if tensor is None or id(tensor) in seen:
-                continue
-            seen.add(id(tensor))
-            found[f"{prefix}.{short}" if prefix else short] = tensor
-    return found
-
-
 def _bytes(tensors: Mapping[str, torch.Tensor] | list[torch.Tensor]) -> int:
     values = tensors.values() if isinstance(tensors, Mapping) else tensors
     return sum(t.numel() * t.element_size() for t in values)
@@ -185,7 +169,7 @@ def _build_report(
     mode: str,
     named: list[tuple[str, nn.Module]],
 ) -> ModelReport:
-    own_params, own_buffers = _named_tensors(named, "_parameters"), _named_tensors(named, "_buffers")
+    own_params, own_buffers = named_tensors(named, "_parameters"), named_tensors(named, "_buffers")
     total = sum(p.numel() for p in own_params.values())
     trainable = sum(p.numel() for p in own_params.values() if p.requires_grad)
     # Sizes as inspected: with stand-ins, their dtype decides the bytes.

@@ -1,8 +1,9 @@
 """Stand-in tensors and per-module counts shared by `inspection` and `graph_trace`.
 
 Owns: the floating dtype a model's inputs take (`float_dtype`), the stand-in parameters and buffers
-a forward runs with on another device or dtype (`converted_state`), and each module's parameter
-count with its children's (`subtree_params`).
+a forward runs with on another device or dtype (`converted_state`), a model's parameters or buffers
+by name from one walk of its modules (`named_tensors`), and each module's parameter count with its
+children's (`subtree_params`).
 """
 
 from __future__ import annotations
@@ -23,16 +24,19 @@ def float_dtype(model: nn.Module) -> torch.dtype:
     return torch.get_default_dtype()
 
 
-def converted_state(model: nn.Module, target: torch.device, cast: torch.dtype | None) -> dict[str, torch.Tensor] | None:
+def converted_state(
+    model: nn.Module, target: torch.device, cast: torch.dtype | None, named: list[tuple[str, nn.Module]] | None = None
+) -> dict[str, torch.Tensor] | None:
     """Return stand-in parameters and buffers on `target`/`cast`, or None when the model fits as is.
 
     Stand-ins go through `functional_call`, so the user's module is never moved or cast; on meta
-    they cost no memory.
+    they cost no memory. `named` is `list(model.named_modules())` when the caller has it.
     """
     # One name per tensor: functional_call re-ties shared parameters itself (tie_weights=True) and
     # refuses a stand-in given under both names of a tied weight.
-    tensors: dict[str, torch.Tensor] = dict(model.named_parameters())
-    tensors.update(model.named_buffers())
+    named = list(model.named_modules()) if named is None else named
+    tensors = named_tensors(named, "_parameters")
+    tensors.update(named_tensors(named, "_buffers"))
 
     def fits(tensor: torch.Tensor) -> bool:
         same_dtype = cast is None or not tensor.is_floating_point() or tensor.dtype == cast
@@ -47,6 +51,22 @@ def converted_state(model: nn.Module, target: torch.device, cast: torch.dtype | 
         }
     except (RuntimeError, MemoryError) as error:
         raise InvalidArgumentError("errors_b.could_not_place_weights", device=target, error=str(error)) from None
+
+
+def named_tensors(named: list[tuple[str, nn.Module]], slot: str) -> dict[str, torch.Tensor]:
+    """Return `model.named_parameters()` (slot `_parameters`) or `named_buffers()` (`_buffers`) from one walk.
+
+    As torch names them: each tensor once, under the first module that holds it.
+    """
+    seen: set[int] = set()
+    found = {}
+    for prefix, module in named:
+        for short, tensor in getattr(module, slot).items():
+            if tensor is None or id(tensor) in seen:
+                continue
+            seen.add(id(tensor))
+            found[f"{prefix}.{short}" if prefix else short] = tensor
+    return found
 
 
 def subtree_params(model: nn.Module) -> dict[str, int]:
