@@ -57,7 +57,7 @@ def follow_activation() -> None:
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def explore(
-    model: str, options: tuple, scheme: str, arguments: tuple, bias: str | None, seed: int, batch: int
+    model: str, options: tuple, scheme: str, arguments: tuple, bias: str | None, seed: int, batch: int | None
 ) -> InitComparison:
     return compare_with_default(
         model, scheme, options=dict(options), seed=seed, batch=batch, bias=bias, **dict(arguments)
@@ -91,7 +91,11 @@ with left:
         options["activation"] = st.selectbox(
             tr("init.activation"), list(ActivationFunction), key="init_activation", on_change=follow_activation
         )
-    batch = st.number_input(tr("init.batch"), *WHOLE["batch"], key="init_batch")
+    if model.startswith(PREFIX):  # a batch of 16 × 128 tokens would pass the memory one run may use
+        batch = None
+        st.caption(tr("init_hf.input"))
+    else:
+        batch = st.number_input(tr("init.batch"), *WHOLE["batch"], key="init_batch")
     seed = st.number_input(tr("init.seed"), *WHOLE["seed"], key="init_seed")
 with right:
     scheme = st.selectbox(tr("init.scheme"), list(InitScheme), key="init_scheme", help=tr("init.scheme_help"))
@@ -109,7 +113,8 @@ with right:
         format_func=lambda value, tr=tr_now: tr(f"init.bias_{value}"),
     )
 
-settings = {"model": model, "scheme": scheme, "bias": bias, "seed": int(seed), "batch": int(batch)}
+settings = {"model": model, "scheme": scheme, "bias": bias, "seed": int(seed)}
+settings |= {} if batch is None else {"batch": int(batch)}
 settings |= {name: int(value) if isinstance(value, int) else value for name, value in options.items()}
 settings |= {name: str(value) if name in CHOICES else float(value) for name, value in arguments.items()}
 argument_defaults = {name: argument_default(name, default) for name, default in SCHEMES[InitScheme(scheme)].arguments}
@@ -123,7 +128,7 @@ result = attempt(
     tuple(arguments.items()),
     None if bias == AUTO else str(bias),
     int(seed),
-    int(batch),
+    None if batch is None else int(batch),
 )
 if result is None:
     st.stop()
