@@ -92,3 +92,50 @@ def test_layer_lab_in_chinese(app_url: str, page: object, screenshot_dir: Path) 
     sync_api.expect(page.get_by_text("层实验室").first).to_be_visible(timeout=RENDER_MS)
     sync_api.expect(page.locator('input[aria-label="kernel_size（卷积核大小） (H)"]')).to_be_visible(timeout=RENDER_MS)
     screenshot(page, "layer_lab_zh", screenshot_dir)
+
+
+# The sliding-window picture on a phone and a desktop: the padded input and the output grid are two
+# figures in columns, stacked at 390 px and side by side at 1400 px; cells stay square, titles stay inside.
+PICTURE_GEOMETRY = """
+() => [...document.querySelectorAll('[data-testid="stMain"] .js-plotly-plot')].map(plot => {
+  const box = element => { const b = element.getBoundingClientRect(); return [b.left, b.top, b.right, b.bottom]; };
+  const points = [...plot.querySelectorAll('.scatterlayer .trace .point')].map(p => {
+    const [left, top, right, bottom] = box(p);
+    return [(left + right) / 2, (top + bottom) / 2];
+  });
+  return {figure: box(plot), title: box(plot.querySelector('.gtitle')), points};
+})
+"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_the_sliding_window_picture_reads_at_every_width(app_url: str, page: object, width: int) -> None:
+    # Conv2d k=3, padding=1 on 8×8: output 8 − 3 + 2·1 + 1 = 8 cells per axis
+    page.set_viewport_size({"width": width, "height": 1000})
+    try:
+        page.goto(f"{app_url}/?layer=Conv2d&padding=1", wait_until="domcontentloaded")
+        grid = page.locator(".js-plotly-plot .scatterlayer .trace").last.locator(".point")
+        sync_api.expect(grid).to_have_count(8 * 8, timeout=RENDER_MS)
+        page.wait_for_timeout(500)  # plotly's layout pass after the element appears
+        padded, output = page.evaluate(PICTURE_GEOMETRY)
+        for figure in (padded, output):  # each title whole, inside its own figure
+            left, top, right, bottom = figure["title"]
+            assert figure["figure"][0] <= left and right <= figure["figure"][2]
+            assert figure["figure"][1] <= top and bottom <= figure["figure"][3]
+        if width < 640:  # Streamlit stacks columns: the output grid below the input, as wide
+            assert output["figure"][1] >= padded["figure"][3] - 1
+        else:
+            assert output["figure"][0] >= padded["figure"][2] - 1
+        points = output["points"]  # row by row: (0, 0), (0, 1), …, (1, 0), …
+        step_x, step_y = points[1][0] - points[0][0], points[8][1] - points[0][1]
+        assert abs(step_x - step_y) <= 1  # square cells, however narrow the column
+        assert step_x >= 24  # not squashed: a cell big enough to see and to tap
+        # a tap on a cell still chooses it
+        cell = grid.nth(5 * 8 + 6)
+        cell.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        box = cell.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        sync_api.expect(page).to_have_url(re.compile("cell=5%2C6"), timeout=RENDER_MS)
+    finally:
+        page.set_viewport_size({"width": 1440, "height": 1000})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 import pandas as pd
 import streamlit as st
 from streamlit.elements.lib.column_types import ColumnConfig
@@ -59,12 +61,18 @@ def render_metrics(report: ModelReport) -> None:
 
 
 # Pixels per character of the table's font and a cell's padding: a column is as wide as its longest text.
+# tests/test_browser_pages.py measures every cell in the browser's own font against the width given here.
 CHAR_PX, PAD_PX, NAME_MAX_PX = 8, 28, 240
 
 
-def _width(texts: list[str], minimum: int = 70, maximum: int = 480) -> int:
+def _units(text: str) -> int:
+    """Return `text`'s width in characters: a CJK character or an em space counts as two."""
+    return sum(2 if ch == "\u2003" or unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _width(texts: list[str], minimum: int = 70, maximum: int = 720) -> int:
     """Return a column width in pixels that shows the longest of `texts` whole (within the bounds)."""
-    longest = max((len(text) for text in texts), default=0)
+    longest = max((_units(text) for text in texts), default=0)
     return max(minimum, min(maximum, CHAR_PX * longest + PAD_PX))
 
 
@@ -108,7 +116,7 @@ def _column_config(table: pd.DataFrame) -> dict[str, ColumnConfig]:
         tr("model.col.layer"): st.column_config.TextColumn(
             width=width("layer", maximum=NAME_MAX_PX), pinned=True, help=tr("model.col.layer_help")
         ),
-        tr("model.col.type"): st.column_config.TextColumn(width=width("type", maximum=160)),
+        tr("model.col.type"): st.column_config.TextColumn(width=width("type", maximum=320)),
         tr("model.col.output"): st.column_config.TextColumn(width=width("output")),
         tr("model.col.params"): st.column_config.NumberColumn(format="localized", width=width("params")),
         tr("model.col.flops"): st.column_config.TextColumn(
