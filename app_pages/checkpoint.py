@@ -4,8 +4,10 @@ from collections.abc import Callable
 from functools import partial
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from inspector.checkpoint.match import example_checkpoint, inspect_checkpoint_bytes
+from inspector.checkpoint.reader import CheckpointReport
 from inspector.model.hf import PREFIX, shelf
 from models import ZOO
 from ui.checkpoint.views import render_summary, render_tensors, render_tree
@@ -36,18 +38,34 @@ with left:
         help=tr("checkpoint.example_help"),
     )  # fmt: skip
     against = st.selectbox(tr("checkpoint.against"), ["", *ZOO, *REFERENCES], key="ckpt.against", format_func=titles)
-    depth = st.slider(tr("checkpoint.depth"), 1, 6, 2, key="ckpt.depth")
+
+
+def depth_slider() -> int:
+    return st.slider(tr("checkpoint.depth"), 1, 6, 2, key="ckpt.depth")
+
+
+@st.fragment
+def tree(checkpoint: CheckpointReport, settings: DeltaGenerator) -> None:
+    """The depth slider (in `settings`) and the module tree: moving it reruns only this, not the file's reading."""
+    with settings:
+        depth = depth_slider()
+    render_tree(checkpoint, depth)
+    render_tensors(checkpoint)
+
 
 with right:
     source = (upload.name, upload.getvalue()) if upload is not None else None
     if source is None and example:
         source = attempt(example_checkpoint, example)
+    result = None
     if source is None:
         st.info(tr("checkpoint.empty"), icon=":material/upload_file:")
     else:
         with st.spinner(tr("checkpoint.spinner", name=plain(source[0]))):  # the name is the visitor's
             result = attempt(inspect_checkpoint_bytes, source[0], source[1], against or None)
-        if result is not None:
-            render_summary(*result)
-            render_tree(result[0], depth)
-            render_tensors(result[0])
+    if result is not None:
+        render_summary(*result)
+        tree(result[0], left)
+    else:
+        with left:
+            depth_slider()  # no tree to fold yet: the setting stays where it will be used

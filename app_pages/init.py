@@ -139,19 +139,26 @@ st.caption(tr("init.depth_caption"))
 for column, metric in zip(st.columns(2), DepthMetric, strict=True):
     column.plotly_chart(depth_figure(result.chosen, result.default, metric, lang()))
 
-st.subheader(tr("init.histogram_heading"))
-layers = {layer.name: layer for layer in result.chosen.initialised_layers()}
-shown = st.selectbox(tr("init.histogram_layer"), list(layers), key="init_histogram_layer")
-layer = layers.get(shown) or next(iter(layers.values()))
-st.plotly_chart(histogram_figure(layer, lang()))
-st.markdown(
-    tr(
-        "init.formula",
-        formula=plain(layer.theory.formula),
-        mean=f"{layer.weight_mean:.4g}",
-        std=f"{layer.weight_std:.4g}",
+
+@st.fragment
+def histogram(result: InitComparison) -> None:
+    """One layer's weights against the scheme's theory; choosing another layer reruns only this."""
+    st.subheader(tr("init.histogram_heading"))
+    layers = {layer.name: layer for layer in result.chosen.initialised_layers()}
+    shown = st.selectbox(tr("init.histogram_layer"), list(layers), key="init_histogram_layer")
+    layer = layers.get(shown) or next(iter(layers.values()))
+    st.plotly_chart(histogram_figure(layer, lang()))
+    st.markdown(
+        tr(
+            "init.formula",
+            formula=plain(layer.theory.formula),
+            mean=f"{layer.weight_mean:.4g}",
+            std=f"{layer.weight_std:.4g}",
+        )
     )
-)
+
+
+histogram(result)
 
 st.subheader(tr("init.code_heading"))
 st.code(result.code, language="python")

@@ -12,7 +12,7 @@ from ui.graph import render_graph
 from ui.model import views
 from ui.model.source_views import render_source
 from ui.model.sources import source_choice, zoo_graph_dot
-from ui.model.widgets import depth_slider, init_options, input_widget, option_widget, options_url, requested_input
+from ui.model.widgets import init_options, input_widget, option_widget, options_url, requested_input
 from ui.query import init_choice, write_url
 from ui.state import device, dtype, fixed_tr, lang, tr
 
@@ -59,15 +59,13 @@ with results:
         with st.spinner(tr("model.spinner", model=tr(f"zoo.{model}.title"), device=device())):
             report = attempt(cache.model_report, model, option_items, input_size, device(), dtype())
     if report is not None:
-        with settings:
-            depth = depth_slider(report, problems)
-        url["depth"] = str(depth)
         views.render_metrics(report)
-        views.render_table(report, depth)
-        views.render_charts(report, depth)
-        views.render_downloads(report, depth)
-        views.render_torchinfo(model, option_items, input_size, device(), dtype(), report)
-        render_graph("model.graph", zoo_graph_dot, model, option_items, input_size, depth, lang(), file_stem=model)
+
+        def after(depth: int) -> None:
+            views.render_torchinfo(model, option_items, input_size, device(), dtype(), report)
+            render_graph("model.graph", zoo_graph_dot, model, option_items, input_size, depth, lang(), file_stem=model)
+
+        views.render_depth_view(report, settings, problems, url, after)
 
 with notice:
     show_problems(problems)

@@ -3,34 +3,26 @@
 AppTest runs the page script in this process, so its time is the server-side cost of one
 interaction (script rerun, engine call, element protos), without the browser's drawing. The
 browser check runs the real `streamlit run` and a headless Chromium, and times from navigation
-until the Layer Lab's first result heading is on screen.
+until the Layer Lab's first result heading is on screen; benchmarks/round_trip.py times, in the
+same browser, each page's key press until its new result is on screen (issue 16). The server and
+the browser are the browser tests' own (tests/server.py).
 """
 
 from __future__ import annotations
 
-import socket
 import statistics
-import subprocess
-import sys
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+
+from benchmarks.round_trip import round_trips
+from tests import server
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "app.py"
 PAGE_FOLDERS = ("app_pages",)
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+CHROMIUM = str(server.CHROMIUM)
+CHROMIUM_ARGS = server.CHROMIUM_ARGS
 RUN_TIMEOUT_S = 300  # an uncached model build on a loaded 2-core machine can take a while
 
 
@@ -100,26 +92,6 @@ def app_test_timings(repeats: int) -> dict[str, dict[str, object]]:
     return results
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def _wait_healthy(port: int, server: subprocess.Popen, timeout_s: float = 120) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited with code {server.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as answer:
-                if answer.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.2)
-    raise RuntimeError(f"streamlit did not answer on port {port} within {timeout_s:.0f} s")
-
-
 def _first_output_ms(browser: object, url: str, heading: str) -> float:
     """Return the time from navigation until the Layer Lab's first result heading is visible."""
     context = browser.new_context(viewport={"width": 1400, "height": 900})  # type: ignore[attr-defined]
@@ -135,46 +107,16 @@ def _first_output_ms(browser: object, url: str, heading: str) -> float:
 
 def browser_timings(repeats: int) -> dict[str, dict[str, object]]:
     """Return server start-up time, and time to first output on a cold and on warm visits."""
-    from playwright.sync_api import sync_playwright
-
     from inspector.core.i18n import t
 
     heading = t("lab.output_heading")  # the first result the default page shows (English)
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--browser.gatherUsageStats",
-        "false",
-        "--server.fileWatcherType",
-        "none",
-    ]
     started = time.perf_counter()
-    server = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        _wait_healthy(port, server)
+    with server.streamlit_server() as running:  # returns once /_stcore/health answers
         startup = (time.perf_counter() - started) * 1000
-        with sync_playwright() as driver:
-            browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
-            try:
-                url = f"http://127.0.0.1:{port}/"
-                cold = _first_output_ms(browser, url, heading)  # the server's first script run: imports torch
-                warm = [_first_output_ms(browser, url, heading) for _ in range(repeats)]
-            finally:
-                browser.close()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        with server.chromium_browser() as browser:
+            url = f"{running.url}/"
+            cold = _first_output_ms(browser, url, heading)  # the server's first script run: imports torch
+            warm = [_first_output_ms(browser, url, heading) for _ in range(repeats)]
     return {
         "server_start": _summary([startup], "streamlit run until /_stcore/health answers"),
         "first_output_cold": _summary([cold], "first visit after server start, until the first result heading"),
@@ -188,7 +130,8 @@ def app_timings(repeats: int) -> dict[str, object]:
     if missing:
         return {"skipped": f"the app is not there yet: {', '.join(missing)} missing"}
     results: dict[str, object] = {}
-    for part, measure in (("apptest", app_test_timings), ("browser", browser_timings)):
+    parts = (("apptest", app_test_timings), ("browser", browser_timings), ("round_trip", round_trips))
+    for part, measure in parts:
         try:
             results.update(measure(repeats))
         except Exception as error:  # one part failing should not lose the other's numbers

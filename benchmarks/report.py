@@ -6,6 +6,7 @@ in the JSON too, so the table, the chart and the targets all read the same value
 
 from __future__ import annotations
 
+from benchmarks.round_trip import section as round_trip_section
 from benchmarks.speed import speed_section
 from benchmarks.tools import Tool
 
@@ -343,6 +344,7 @@ def render_markdown(data: dict) -> str:
         *targets(data),
         "",
         *speed_section(data.get("speed", {})),
+        *round_trip_section(data),
         "## Side by side",
         "",
         "FLOPs are FlopCounterMode's convention: FLOPs = 2 × MACs (a multiply–accumulate counts as two). "

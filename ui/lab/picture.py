@@ -6,12 +6,13 @@ from functools import partial
 
 import streamlit as st
 
-from inspector.lab.charts import matmul_figure, output_cell_from_point, output_grid_figure, sliding_window_figure
+from inspector.lab.charts import matmul_figure, output_cell_from_point
 from inspector.lab.inspection import LayerInspection
 from inspector.lab.windows import axis_windows
 from inspector.layers.args import arg_int
 from inspector.layers.specs import LayerSpec
 from ui.errors import attempt
+from ui.lab.figures import grid_figure, window_figure
 from ui.query import url_value
 from ui.state import lang, setting, tr
 
@@ -83,14 +84,14 @@ def render_window(
         else:
             column.caption(tr("lab.cell_single", axis=f"{axis}_out"))
     cell = [st.session_state[_cell_key(i)] for i in range(ndim)]
-    figure = attempt(sliding_window_figure, in_sizes, out_sizes, axis_windows(result.args, ndim), cell, lang())
+    figure = attempt(window_figure, in_sizes, out_sizes, axis_windows(result.args, ndim), cell, lang())
     if figure is not None:
         # two figures in columns: beside each other on a wide screen, stacked (each full width) on a phone
         padded, output = st.columns(2, gap="medium")
         static = {**PLOTLY_CONFIG, "displayModeBar": False}  # the toolbar hid the grids' titles
         padded.plotly_chart(figure, key="lab.window_input", config=static)
         output.plotly_chart(
-            output_grid_figure(out_sizes, cell, lang()),
+            grid_figure(out_sizes, cell, lang()),
             key=CHART_KEY,
             on_select=partial(_on_select, ndim, out_sizes),
             selection_mode="points",

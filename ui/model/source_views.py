@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
-from inspector.core.report import ModelReport
 from inspector.model.sources import SourceKind
 from ui.errors import attempt
 from ui.graph import render_graph
@@ -20,18 +19,7 @@ from ui.model.sources import (
     hf_settings,
     hf_url,
 )
-from ui.model.widgets import depth_slider
 from ui.state import device, dtype, lang, plain, tr
-
-
-def _show(report: ModelReport, settings: DeltaGenerator, problems: list[str]) -> int:
-    with settings:
-        depth = depth_slider(report, problems)
-    views.render_metrics(report)
-    views.render_table(report, depth)
-    views.render_charts(report, depth)
-    views.render_downloads(report, depth)
-    return depth
 
 
 def render_source(
@@ -50,9 +38,16 @@ def render_source(
             with st.spinner(tr("model_source.spinner", model=plain(choice.name), device=device())):
                 report = attempt(hf_report, choice, device(), dtype())
             if report is not None:
-                depth = _show(report, settings, problems)
-                url["depth"] = str(depth)
-                render_graph("model.graph", hf_graph_dot, choice, depth, lang(), file_stem=choice.name)
+                views.render_metrics(report)
+                views.render_depth_view(
+                    report,
+                    settings,
+                    problems,
+                    url,
+                    lambda depth: render_graph(
+                        "model.graph", hf_graph_dot, choice, depth, lang(), file_stem=choice.name
+                    ),
+                )
         return url
     with settings:
         code = code_settings()
@@ -63,6 +58,12 @@ def render_source(
             report = attempt(code_report, code, device(), dtype())
         if report is not None:
             st.caption(tr("model_source.code_caption"))
-            depth = _show(report, settings, problems)
-            render_graph("model.graph", code_graph, code, depth, lang(), file_stem=code.class_name)
+            views.render_metrics(report)
+            views.render_depth_view(
+                report,
+                settings,
+                problems,
+                None,
+                lambda depth: render_graph("model.graph", code_graph, code, depth, lang(), file_stem=code.class_name),
+            )
     return {"source": kind.value}

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
+from functools import partial
 
 import pandas as pd
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 from streamlit.elements.lib.column_types import ColumnConfig
 
 from inspector.core.formatting import OutputFormat, flops_footnote, layer_row, render_report
@@ -16,6 +19,8 @@ from inspector.model.charts import flops_figure, params_figure, shape_flow_figur
 from ui import cache
 from ui.errors import attempt
 from ui.lab.views import stat
+from ui.model.widgets import depth_slider
+from ui.query import write_url
 from ui.state import lang, tr
 
 DOWNLOADS = {
@@ -140,22 +145,28 @@ def render_table(report: ModelReport, depth: int) -> None:
 
 
 def render_charts(report: ModelReport, depth: int) -> None:
-    """Show parameters per layer, FLOPs per layer and the shape flow, one tab each."""
-    tabs = st.tabs([tr("model.tab.params"), tr("model.tab.flops"), tr("model.tab.flow")])
+    """Show parameters per layer, FLOPs per layer and the shape flow, one tab each; only the open tab's is built.
+
+    Choosing a tab reruns (the depth view's fragment, on the Model Inspector), so the two hidden figures
+    are neither built nor sent.
+    """
+    labels = [tr("model.tab.params"), tr("model.tab.flops"), tr("model.tab.flow")]
+    tabs = st.tabs(labels, key="zoo.chart_tab", on_change="rerun")
     builders = (params_figure, flops_figure, shape_flow_figure)
     for tab, builder, name in zip(tabs, builders, ("params", "flops", "flow"), strict=True):
-        with tab:
-            st.plotly_chart(builder(report, depth, lang()), key=f"zoo.chart.{name}", config={"displaylogo": False})
+        if tab.open is not False:  # None: no state kept (never here), so every tab is drawn
+            with tab:
+                st.plotly_chart(builder(report, depth, lang()), key=f"zoo.chart.{name}", config={"displaylogo": False})
     st.caption(tr("model.charts_caption"))
 
 
 def render_downloads(report: ModelReport, depth: int) -> None:
-    """Offer the report down to `depth` as CSV, JSON and Markdown files."""
+    """Offer the report down to `depth` as CSV, JSON and Markdown files, each written only when clicked."""
     row = st.container(horizontal=True)
     for output_format, (extension, mime) in DOWNLOADS.items():
         row.download_button(
             tr("model.download", format=extension.upper()),
-            render_report(report, output_format, depth),
+            partial(render_report, report, output_format, depth),
             file_name=tr("model.download_name", model=report.model, ext=extension),
             mime=mime,
             key=f"zoo.download.{extension}",
@@ -180,3 +191,29 @@ def render_torchinfo(
         if text is not None:
             st.code(text, language=None)
             st.caption(tr("model.torchinfo_caption", total=group_thousands(report.total_params)))
+
+
+@st.fragment
+def render_depth_view(
+    report: ModelReport,
+    settings: DeltaGenerator,
+    problems: list[str],
+    url: dict[str, str] | None,
+    after: Callable[[int], None],
+) -> None:
+    """Show the depth slider (in `settings`) and all that depends on the depth; moving it reruns only this.
+
+    The table, the open chart, the downloads, then `after(depth)` (torchinfo, the graph). The slider's
+    notice (a bad `depth` in the link) goes to `problems`, which the page shows after a full run; a fragment
+    rerun gets that run's arguments again, and writes `url` (None: the depth is not in the link) with the
+    new depth.
+    """
+    with settings:
+        depth = depth_slider(report, problems)
+    render_table(report, depth)
+    render_charts(report, depth)
+    render_downloads(report, depth)
+    after(depth)
+    if url is not None:
+        url["depth"] = str(depth)
+        write_url(url)
